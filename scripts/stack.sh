@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Starts and stops the local broker (tansu, a Kafka-protocol broker) on loopback.
+#   scripts/stack.sh broker-start <port> <storage> <dir>   storage: memory | sqlite
+#   scripts/stack.sh broker-stop <dir>
+# The broker's pid and log live in <dir>. It listens on IPv4 only, so it advertises 127.0.0.1.
+set -euo pipefail
+
+cache="${HUB_CACHE:-$HOME/.cache/county-health-hub}"
+tansu="$cache/tansu-0.6.0/bin/tansu"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+wait_for_port() {
+  local port="$1" what="$2"
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "$what did not open 127.0.0.1:$port"; return 1
+}
+
+broker_start() {
+  local port="$1" storage="$2" dir="$3"
+  mkdir -p "$dir"
+  if [ -f "$dir/broker.pid" ] && kill -0 "$(cat "$dir/broker.pid")" 2>/dev/null; then
+    log "broker already running (pid $(cat "$dir/broker.pid"))"; return 0
+  fi
+  [ -x "$tansu" ] || { log "tansu is not built: run scripts/setup.sh"; exit 1; }
+  local engine
+  case "$storage" in
+    memory) engine="memory://tansu/" ;;
+    # Relative path: tansu mangles absolute sqlite paths. It is relative to $dir (the cwd below).
+    sqlite) engine="sqlite://broker.db" ;;
+    *) log "unknown storage $storage"; exit 1 ;;
+  esac
+  local metrics_port=$((port + 1000))
+  (
+    cd "$dir"
+    exec "$tansu" broker \
+      --kafka-cluster-id county-health-hub \
+      --listener-url "tcp://127.0.0.1:$port" \
+      --advertised-listener-url "tcp://127.0.0.1:$port" \
+      --prometheus-listener-url "tcp://127.0.0.1:$metrics_port" \
+      --storage-engine "$engine" >"$dir/broker.log" 2>&1
+  ) &
+  echo $! >"$dir/broker.pid"
+  wait_for_port "$port" "tansu" || { tail -n 20 "$dir/broker.log" >&2; exit 1; }
+  log "broker on 127.0.0.1:$port ($storage), log $dir/broker.log"
+}
+
+broker_stop() {
+  local dir="$1"
+  if [ -f "$dir/broker.pid" ]; then
+    kill "$(cat "$dir/broker.pid")" 2>/dev/null || true
+    rm -f "$dir/broker.pid"
+  fi
+}
+
+case "${1:-}" in
+  broker-start) broker_start "$2" "$3" "$4" ;;
+  broker-stop) broker_stop "$2" ;;
+  *) echo "usage: $0 broker-start <port> <memory|sqlite> <dir> | broker-stop <dir>" >&2; exit 2 ;;
+esac

@@ -1,0 +1,107 @@
+//! `docker-compose.yml` cannot be started on the development machines (no Docker engine), so
+//! this test keeps it honest: it parses, names the production stack, and configures each hub
+//! service with the same settings the local stack uses.
+
+use std::path::Path;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn compose() -> Yaml {
+    let text = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let mut docs = YamlLoader::load_from_str(&text).expect("docker-compose.yml is valid YAML");
+    assert_eq!(docs.len(), 1);
+    docs.remove(0)
+}
+
+fn env_keys(service: &Yaml) -> Vec<String> {
+    service["environment"]
+        .as_hash()
+        .map(|h| {
+            h.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn compose_names_the_production_stack() {
+    let doc = compose();
+    let services = doc["services"].as_hash().expect("services");
+    for name in [
+        "kafka",
+        "postgres",
+        "schema-registry",
+        "hub-init",
+        "prometheus",
+    ] {
+        assert!(
+            services.contains_key(&Yaml::String(name.into())),
+            "service {name} missing"
+        );
+    }
+    let kafka = &doc["services"]["kafka"];
+    assert!(
+        kafka["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("apache/kafka:"),
+        "Apache Kafka"
+    );
+    assert_eq!(
+        kafka["environment"]["KAFKA_PROCESS_ROLES"].as_str(),
+        Some("broker,controller")
+    );
+}
+
+#[test]
+fn hub_services_use_the_local_stacks_settings() {
+    let doc = compose();
+    let registry = &doc["services"]["schema-registry"];
+    let keys = env_keys(registry);
+    let script = std::fs::read_to_string(root().join("scripts/hub")).unwrap();
+    for key in ["HUB__LISTEN", "HUB__DATABASE_URL"] {
+        assert!(script.contains(key), "scripts/hub sets {key}");
+        assert!(
+            keys.iter().any(|k| k == key || *k == format!("{key}_FILE")),
+            "compose sets {key} (or {key}_FILE) for the registry: {keys:?}"
+        );
+    }
+    let init = doc["services"]["hub-init"]["command"]
+        .as_vec()
+        .expect("hub-init command");
+    assert_eq!(init[0].as_str(), Some("hubctl"));
+    assert_eq!(init[1].as_str(), Some("init"));
+}
+
+#[test]
+fn prometheus_scrapes_every_hub_service_in_compose() {
+    let doc = compose();
+    let config = std::fs::read_to_string(root().join("deploy/prometheus/prometheus.yml")).unwrap();
+    let prometheus = YamlLoader::load_from_str(&config).expect("prometheus.yml is valid YAML");
+    let targets: Vec<String> = prometheus[0]["scrape_configs"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|job| job["static_configs"].as_vec().cloned().unwrap_or_default())
+        .flat_map(|c| c["targets"].as_vec().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    for (name, service) in doc["services"].as_hash().unwrap() {
+        let long_running =
+            service["build"].as_hash().is_some() && service["restart"].as_str() != Some("no");
+        if long_running {
+            let name = name.as_str().unwrap();
+            assert!(
+                targets.iter().any(|t| t.starts_with(&format!("{name}:"))),
+                "{name} is not scraped: {targets:?}"
+            );
+        }
+    }
+    let alerts = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
+    YamlLoader::load_from_str(&alerts).expect("alerts.yml is valid YAML");
+}
