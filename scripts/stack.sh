@@ -33,14 +33,12 @@ broker_start() {
     sqlite) engine="sqlite://broker.db" ;;
     *) log "unknown storage $storage"; exit 1 ;;
   esac
-  local metrics_port=$((port + 1000))
   (
     cd "$dir"
     exec "$tansu" broker \
-      --kafka-cluster-id county-health-hub \
+      --cluster-id county-health-hub \
       --listener-url "tcp://127.0.0.1:$port" \
       --advertised-listener-url "tcp://127.0.0.1:$port" \
-      --prometheus-listener-url "tcp://127.0.0.1:$metrics_port" \
       --storage-engine "$engine" >"$dir/broker.log" 2>&1
   ) &
   echo $! >"$dir/broker.pid"

@@ -2,6 +2,8 @@
 //! this test keeps it honest: it parses, names the production stack, and configures each hub
 //! service with the same settings the local stack uses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
+
 use std::path::Path;
 
 use yaml_rust2::{Yaml, YamlLoader};

@@ -3,6 +3,8 @@
 //! `AvroDeserializer` with its `SchemaRegistryClient`), against the real broker and the hub's
 //! registry on PostgreSQL. Every field value must match.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
+
 use std::process::Command;
 
 use hub_avro::{EventCodec, RegistryClient};

@@ -31,10 +31,8 @@ pub async fn start(db: &TestDatabase) -> anyhow::Result<Registry> {
         }
     });
     for _ in 0..100 {
-        if let Ok(response) = reqwest_like_get(&format!("{url}/readyz")).await {
-            if response {
-                return Ok(Registry { url, _stop: stop });
-            }
+        if let Ok(true) = ready(&format!("{url}/readyz")).await {
+            return Ok(Registry { url, _stop: stop });
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -43,7 +41,7 @@ pub async fn start(db: &TestDatabase) -> anyhow::Result<Registry> {
 
 /// A minimal readiness probe over a plain TCP connection (keeps this crate free of an HTTP
 /// client): true when the response status is 200.
-async fn reqwest_like_get(url: &str) -> anyhow::Result<bool> {
+async fn ready(url: &str) -> anyhow::Result<bool> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));

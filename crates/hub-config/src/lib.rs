@@ -123,7 +123,10 @@ mod tests {
 
     impl Default for Kafka {
         fn default() -> Self {
-            Self { bootstrap_servers: default_servers(), linger_ms: 0 }
+            Self {
+                bootstrap_servers: default_servers(),
+                linger_ms: 0,
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! Against the real local broker (tansu, started by `scripts/hub test`): topic creation, the
 //! idempotent producer and consumer groups that resume where the work stopped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
+
 use std::time::Duration;
 
 use hub_kafka::admin::{TopicSpec, ensure_topics};

@@ -1,6 +1,8 @@
 //! The transactional producer against librdkafka's in-process mock cluster, which implements the
 //! transactional protocol that the local broker (tansu 0.6.0) lacks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
+
 use std::time::Duration;
 
 use hub_kafka::consumer::{HubConsumer, Isolation};
@@ -162,5 +164,9 @@ async fn input_offsets_travel_in_the_transaction() {
     // and offsets travel through AddOffsetsToTxn/TxnOffsetCommit and the transaction commits.
     let position = stage.inner().position().unwrap();
     let next = position.find_partition("raw.test", 0).unwrap().offset();
-    assert_eq!(next, Offset::Offset(last + 1), "the stage read every input record");
+    assert_eq!(
+        next,
+        Offset::Offset(last + 1),
+        "the stage read every input record"
+    );
 }

@@ -42,10 +42,11 @@ fn same_fields(schema: &Value, value: &Value, path: &str) {
     assert_eq!(schema_names, rust_names, "{path}: fields differ");
     for field in fields {
         let name = field["name"].as_str().unwrap();
-        if let Some(nested) = record_definition(&field["type"]) {
-            if let Some(inner) = object.get(name).filter(|v| v.is_object()) {
-                same_fields(nested, inner, &format!("{path}.{name}"));
-            }
+        if let (Some(nested), Some(inner)) = (
+            record_definition(&field["type"]),
+            object.get(name).filter(|v| v.is_object()),
+        ) {
+            same_fields(nested, inner, &format!("{path}.{name}"));
         }
     }
 }
