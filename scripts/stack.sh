@@ -26,6 +26,10 @@ broker_start() {
     log "broker already running (pid $(cat "$dir/broker.pid"))"; return 0
   fi
   [ -x "$tansu" ] || { log "tansu is not built: run scripts/setup.sh"; exit 1; }
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "127.0.0.1:$port is already in use (another broker?); stop it or choose another port"
+    exit 1
+  fi
   local engine
   case "$storage" in
     memory) engine="memory://tansu/" ;;
@@ -41,8 +45,10 @@ broker_start() {
       --advertised-listener-url "tcp://127.0.0.1:$port" \
       --storage-engine "$engine" >"$dir/broker.log" 2>&1
   ) &
-  echo $! >"$dir/broker.pid"
-  wait_for_port "$port" "tansu" || { tail -n 20 "$dir/broker.log" >&2; exit 1; }
+  local pid=$!
+  echo "$pid" >"$dir/broker.pid"
+  wait_for_port "$port" "tansu" && kill -0 "$pid" 2>/dev/null \
+    || { log "tansu did not start"; tail -n 20 "$dir/broker.log" >&2; exit 1; }
   log "broker on 127.0.0.1:$port ($storage), log $dir/broker.log"
 }
 
