@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use crate::error::KafkaFailure;
 use crate::settings::KafkaSettings;
@@ -41,6 +41,28 @@ pub struct OutRecord<'a> {
     pub payload: &'a [u8],
     /// Headers, if any.
     pub headers: Option<OwnedHeaders>,
+}
+
+impl<'a> OutRecord<'a> {
+    /// The rdkafka record for this one.
+    pub(crate) fn into_future_record(self) -> FutureRecord<'a, [u8], [u8]> {
+        let record = FutureRecord::to(self.topic)
+            .key(self.key)
+            .payload(self.payload);
+        match self.headers {
+            Some(headers) => record.headers(headers),
+            None => record,
+        }
+    }
+}
+
+/// Turns librdkafka's delivery future into the record's outcome.
+pub(crate) async fn outcome(delivery: DeliveryFuture) -> Result<Delivery, KafkaFailure> {
+    match delivery.await {
+        Ok(Ok(delivery)) => Ok(delivery),
+        Ok(Err((error, _message))) => Err(KafkaFailure::from(error)),
+        Err(_canceled) => Err(KafkaFailure::from(KafkaError::Canceled)),
+    }
 }
 
 /// The hub's idempotent, `acks=all` producer. Cheap to clone.
@@ -101,23 +123,10 @@ impl EventProducer {
         record: OutRecord<'_>,
     ) -> Result<impl Future<Output = Result<Delivery, KafkaFailure>> + Send + 'static, KafkaFailure>
     {
-        let mut future_record = FutureRecord::to(record.topic)
-            .key(record.key)
-            .payload(record.payload);
-        if let Some(headers) = record.headers {
-            future_record = future_record.headers(headers);
-        }
+        let mut future_record = record.into_future_record();
         loop {
             match self.inner.send_result(future_record) {
-                Ok(delivery) => {
-                    return Ok(async move {
-                        match delivery.await {
-                            Ok(Ok(delivery)) => Ok(delivery),
-                            Ok(Err((error, _message))) => Err(KafkaFailure::from(error)),
-                            Err(_canceled) => Err(KafkaFailure::from(KafkaError::Canceled)),
-                        }
-                    });
-                }
+                Ok(delivery) => return Ok(outcome(delivery)),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     future_record = returned;
                     tokio::time::sleep(Duration::from_millis(5)).await;

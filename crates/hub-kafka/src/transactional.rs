@@ -15,10 +15,10 @@ use std::time::Duration;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, Producer};
 
 use crate::error::KafkaFailure;
-use crate::producer::{Delivery, OutRecord};
+use crate::producer::{Delivery, OutRecord, outcome};
 use crate::settings::KafkaSettings;
 
 /// How long a transactional control call may take before it fails.
@@ -86,23 +86,11 @@ impl TransactionalProducer {
         record: OutRecord<'_>,
     ) -> Result<impl Future<Output = Result<Delivery, KafkaFailure>> + Send + 'static, KafkaFailure>
     {
-        let mut future_record = FutureRecord::to(record.topic)
-            .key(record.key)
-            .payload(record.payload);
-        if let Some(headers) = record.headers {
-            future_record = future_record.headers(headers);
-        }
         let delivery = self
             .inner
-            .send_result(future_record)
+            .send_result(record.into_future_record())
             .map_err(|(e, _)| KafkaFailure::from(e))?;
-        Ok(async move {
-            match delivery.await {
-                Ok(Ok(delivery)) => Ok(delivery),
-                Ok(Err((error, _))) => Err(KafkaFailure::from(error)),
-                Err(_) => Err(KafkaFailure::from(KafkaError::Canceled)),
-            }
-        })
+        Ok(outcome(delivery))
     }
 
     /// Adds the consumer's next offsets to the open transaction, so that they commit with it.
