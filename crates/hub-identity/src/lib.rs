@@ -9,8 +9,10 @@
 //!   be enumerated in minutes.
 
 pub mod mask;
+mod patient;
 mod pseudonym;
 mod resident_id;
 
+pub use patient::PatientRef;
 pub use pseudonym::Pseudonymizer;
 pub use resident_id::{IdNumberError, ResidentId, Sex};

@@ -12,6 +12,8 @@ pub const CHARSET: &str = "hub-charset";
 pub const RECEIVED_AT: &str = "hub-received-at";
 /// The sender's message id (e.g. HL7 MSH-10).
 pub const MESSAGE_ID: &str = "hub-message-id";
+/// `true` when the sender is a simulated facility: every event derived from it is synthetic.
+pub const SYNTHETIC: &str = "hub-synthetic";
 /// Dead letters: bounded snake_case reason.
 pub const ERROR_CODE: &str = "hub-error-code";
 /// Dead letters: human explanation without personal data.

@@ -39,7 +39,11 @@ pub trait CanonicalEvent:
 
 include!(concat!(env!("OUT_DIR"), "/canonical.rs"));
 
+mod any_event;
+pub mod raw;
 pub mod topics;
+
+pub use any_event::AnyEvent;
 
 /// Looks up a contract by its topic name.
 pub fn contract_for_topic(topic: &str) -> Option<&'static Contract> {
