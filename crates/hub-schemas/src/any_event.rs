@@ -47,27 +47,6 @@ macro_rules! each_variant {
     };
 }
 
-/// Evaluates `$body` with `$bound` bound to the typed event inside an [`AnyEvent`], for code that
-/// is generic over [`CanonicalEvent`] (encoding with the right codec, for example):
-/// `with_any_event!(&event, e => codec.encode(e))`.
-#[macro_export]
-macro_rules! with_any_event {
-    ($event:expr, $bound:ident => $body:expr) => {
-        match $event {
-            $crate::AnyEvent::Person($bound) => $body,
-            $crate::AnyEvent::Encounter($bound) => $body,
-            $crate::AnyEvent::Diagnosis($bound) => $body,
-            $crate::AnyEvent::LabResult($bound) => $body,
-            $crate::AnyEvent::ImagingStudy($bound) => $body,
-            $crate::AnyEvent::ImagingReport($bound) => $body,
-            $crate::AnyEvent::Settlement($bound) => $body,
-            $crate::AnyEvent::Referral($bound) => $body,
-            $crate::AnyEvent::IdentityLink($bound) => $body,
-            $crate::AnyEvent::ClinicalAlert($bound) => $body,
-        }
-    };
-}
-
 impl AnyEvent {
     /// The entity's contract (topic, subject, schema).
     pub fn contract(&self) -> &'static Contract {

@@ -12,6 +12,8 @@
 
 mod endpoints;
 mod logging;
+mod shutdown;
 
 pub use endpoints::{Health, Telemetry, serve};
 pub use logging::{LogFormat, init_tracing};
+pub use shutdown::shutdown_signal;

@@ -82,6 +82,39 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let (ready, _) = tokio::sync::oneshot::channel();
+    run_with_ready(settings, listener, shutdown, ready).await
+}
+
+/// [`run`], reporting on `ready` once the service serves (or why it could not start).
+async fn run_with_ready(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: tokio::sync::oneshot::Sender<Result<(), RunError>>,
+) -> Result<(), RunError> {
+    let started = start(&settings).await;
+    let (telemetry, store, state) = match started {
+        Ok(parts) => parts,
+        Err(e) => {
+            // The caller gets the error through `ready` when it waits there, else here.
+            let message = e.to_string();
+            return match ready.send(Err(e)) {
+                Ok(()) => Err(RunError::Serve(std::io::Error::other(message))),
+                Err(Err(e)) => Err(e),
+                Err(Ok(())) => Err(RunError::Serve(std::io::Error::other(message))),
+            };
+        }
+    };
+    info!(address = %listener.local_addr()?, "Schema registry listening.");
+    let _ = ready.send(Ok(()));
+    hub_telemetry::serve(listener, app(state, &telemetry), shutdown).await?;
+    store.pool().close().await;
+    info!("Schema registry stopped.");
+    Ok(())
+}
+
+async fn start(settings: &Settings) -> Result<(Telemetry, store::Store, AppState), RunError> {
     let telemetry = Telemetry::new(SERVICE);
     let database_url = match &settings.database_url_file {
         Some(path) => hub_config::read_secret_file(path)?,
@@ -97,11 +130,7 @@ pub async fn run(
     }
     state.refresh_schema_gauge().await;
     telemetry.health().set_ready(true);
-    info!(address = %listener.local_addr()?, "Schema registry listening.");
-    hub_telemetry::serve(listener, app(state, &telemetry), shutdown).await?;
-    store.pool().close().await;
-    info!("Schema registry stopped.");
-    Ok(())
+    Ok((telemetry, store, state))
 }
 
 /// A store on a migrated database.
@@ -109,9 +138,45 @@ pub async fn run(
 /// # Errors
 /// [`RunError::Connect`] or [`RunError::Migrate`].
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<store::Store, RunError> {
-    let pool = db::connect(url.expose_secret(), max_connections)
+    let pool = hub_postgres::connect(url.expose_secret(), max_connections)
         .await
         .map_err(RunError::Connect)?;
     db::migrate(&pool).await?;
     Ok(store::Store::new(pool))
+}
+
+/// A registry started with [`spawn`]: its URL, and a handle that stops it when dropped.
+#[derive(Debug)]
+pub struct Running {
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts a registry with `settings` on a free loopback port in the background and waits until
+/// it is ready (for tests and embedding; `main` uses [`run`]).
+///
+/// # Errors
+/// The listener cannot be bound, or the service fails to start.
+pub async fn spawn(settings: Settings) -> Result<Running, RunError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), RunError>>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let outcome = run_with_ready(settings, listener, shutdown, ready_tx).await;
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "Registry stopped with an error.");
+        }
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => Ok(Running { url, _stop: stop }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(RunError::Serve(std::io::Error::other(
+            "the registry task ended",
+        ))),
+    }
 }
