@@ -135,6 +135,16 @@ async fn normalise(
 /// Reads a canonical topic and keeps the events derived from `raw_topic`: at least `wanted`,
 /// and everything else that arrives until the topic has been quiet for 3 s.
 async fn read<T: CanonicalEvent + Clone>(registry: &str, raw_topic: &str, wanted: usize) -> Vec<T> {
+    read_until_quiet(registry, raw_topic, wanted, Duration::from_secs(3)).await
+}
+
+/// [`read`] with the quiet period given (zero: return as soon as `wanted` arrived).
+async fn read_until_quiet<T: CanonicalEvent + Clone>(
+    registry: &str,
+    raw_topic: &str,
+    wanted: usize,
+    quiet: Duration,
+) -> Vec<T> {
     let codec = EventCodec::<T>::register(RegistryClient::new(registry).unwrap())
         .await
         .unwrap();
@@ -149,9 +159,12 @@ async fn read<T: CanonicalEvent + Clone>(registry: &str, raw_topic: &str, wanted
     let mut found = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
+        if found.len() >= wanted && quiet.is_zero() {
+            break;
+        }
         let remaining = if found.len() >= wanted {
             // Enough seen: keep reading until the topic stays quiet, to catch any surplus.
-            Duration::from_secs(3)
+            quiet
         } else {
             deadline.saturating_duration_since(tokio::time::Instant::now())
         };
@@ -306,4 +319,41 @@ async fn bad_input_goes_to_the_dead_letter_topic_and_the_partition_moves_on() {
         }
     }
     running.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normaliser_killed_mid_stream_loses_nothing_after_restart() {
+    let stack = stack().await;
+    let raw_topic = format!("raw.{}.hl7v2", random_name("it"));
+    ensure_topics(&kafka(), &[TopicSpec::new(&raw_topic, 1)])
+        .await
+        .unwrap();
+    let oru = golden("oru_r01_lab_panel");
+    let messages: Vec<(String, Vec<u8>)> = (0..150)
+        .map(|i| (format!("ORU-{i}"), oru.clone()))
+        .collect();
+    let borrowed: Vec<(&str, &str, Vec<u8>)> = messages
+        .iter()
+        .map(|(id, p)| (id.as_str(), "UTF-8", p.clone()))
+        .collect();
+    send_raw(&raw_topic, &borrowed).await;
+
+    let group = random_name("norm");
+    let first = normalise(&stack, &raw_topic, &group).await;
+    // Let it get some way, then kill it without any shutdown (no drain, no final commit).
+    let some: Vec<LabResult> =
+        read_until_quiet(&stack.registry.url, &raw_topic, 13, Duration::ZERO).await;
+    first.abort();
+    let _ = first.await;
+
+    let second = normalise(&stack, &raw_topic, &group).await;
+    let all: Vec<LabResult> = read(&stack.registry.url, &raw_topic, 150 * 13).await;
+    let distinct: BTreeSet<String> = all.iter().map(|e| e.event_id.clone()).collect();
+    assert!(some.len() < 150 * 13, "the kill came mid-stream");
+    assert_eq!(
+        distinct.len(),
+        150 * 13,
+        "every event of every message, repeats allowed, none lost"
+    );
+    second.abort();
 }
