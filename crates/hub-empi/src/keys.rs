@@ -6,7 +6,7 @@ use hub_identity::{PatientRef, Pseudonymizer, ResidentId};
 use crate::decision::Method;
 
 /// The deterministic identifier kinds, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IdentifierKind {
     /// A valid resident ID number: one per person for life.
     ResidentId,

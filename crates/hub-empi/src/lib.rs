@@ -18,7 +18,10 @@
 //! Concurrency: each resolution locks the keys it may create (PostgreSQL advisory locks, in sorted
 //! order) inside one transaction, so two messages about the same new person never create two.
 //! The state holds keyed pseudonyms only (see the migration), never a plain identifier.
+//! Patients already known by every identifier they carry are answered from a short-lived
+//! in-memory cache (see `cache.rs` for why that is safe).
 
+mod cache;
 mod decision;
 mod keys;
 pub mod matcher;

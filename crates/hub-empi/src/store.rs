@@ -3,6 +3,7 @@
 use hub_identity::{PatientRef, Pseudonymizer};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
+use crate::cache::IdentityCache;
 use crate::decision::{Action, Decision, Method, Resolution};
 use crate::keys::{IdentifierKind, IdentityKeys};
 use crate::matcher::{self, DEFAULT_LINK_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, Features};
@@ -50,6 +51,7 @@ pub struct ReviewOutcome {
 pub struct Empi {
     pool: PgPool,
     pseudonyms: Pseudonymizer,
+    cache: IdentityCache,
     link_threshold: f64,
     review_threshold: f64,
 }
@@ -78,6 +80,7 @@ impl Empi {
         Self {
             pool,
             pseudonyms,
+            cache: IdentityCache::default(),
             link_threshold: DEFAULT_LINK_THRESHOLD,
             review_threshold: DEFAULT_REVIEW_THRESHOLD,
         }
@@ -110,11 +113,32 @@ impl Empi {
         if keys.identifiers.is_empty() && keys.name_key.is_none() {
             return Err(EmpiError::Unidentifiable);
         }
+        if let (Some(person), Some((kind, _))) =
+            (self.cache.lookup(&keys), keys.identifiers.first())
+        {
+            let decision = Decision::new(Action::Link, kind.method(), &person);
+            return Ok(Resolution {
+                person_id: person,
+                decisions: vec![decision],
+            });
+        }
         let mut tx = self.pool.begin().await?;
         lock(&mut tx, &keys).await?;
         let resolution = self.resolve_in(&mut tx, &keys, seed).await?;
         tx.commit().await?;
+        self.remember(&keys, &resolution);
         Ok(resolution)
+    }
+
+    /// Caches the outcome when it is a plain link or a new person with nothing left to review.
+    fn remember(&self, keys: &IdentityKeys, resolution: &Resolution) {
+        let settled = resolution
+            .decisions
+            .iter()
+            .all(|d| matches!(d.action, Action::Link | Action::NewPerson));
+        if settled {
+            self.cache.remember(keys, &resolution.person_id);
+        }
     }
 
     async fn resolve_in(
@@ -282,6 +306,7 @@ impl Empi {
         match previous {
             Some(previous) if previous != resolution.person_id => {
                 merge_into(&mut tx, &previous, &resolution.person_id).await?;
+                self.cache.forget_person(&previous);
                 let mut decision =
                     Decision::new(Action::Merge, Method::Hl7Merge, &resolution.person_id);
                 decision.previous_person_id = Some(previous);
@@ -330,6 +355,7 @@ impl Empi {
         let mut decisions = Vec::new();
         let person = if same_person && provisional != candidate {
             merge_into(&mut tx, &provisional, &candidate).await?;
+            self.cache.forget_person(&provisional);
             let mut merge = Decision::new(Action::Merge, Method::Manual, &candidate);
             merge.previous_person_id = Some(provisional.clone());
             merge.surviving_person_id = Some(candidate.clone());

@@ -143,7 +143,7 @@ pub fn envelope(
         key: format!("{facility}:{message_id}").into_bytes(),
         facility: facility.into(),
         source: source.into(),
-        content_type: "application/hl7-v2".into(),
+        content_type: "x-application/hl7-v2+er7".into(),
         charset: charset.into(),
         received_at_ms: RECEIVED_AT_MS,
         message_id,

@@ -4,7 +4,7 @@
 pub const FACILITY: &str = "hub-facility";
 /// Source kind: `his`, `lab`, `imaging`, `insurance`.
 pub const SOURCE: &str = "hub-source";
-/// Content type of the value, e.g. `application/hl7-v2`.
+/// Content type of the value, e.g. [`HL7_V2_ER7`].
 pub const CONTENT_TYPE: &str = "hub-content-type";
 /// Character set needed to read the value, e.g. `GB18030`.
 pub const CHARSET: &str = "hub-charset";
@@ -26,3 +26,8 @@ pub const SOURCE_TOPIC: &str = "hub-source-topic";
 pub const SOURCE_PARTITION: &str = "hub-source-partition";
 /// Dead letters: offset of the input.
 pub const SOURCE_OFFSET: &str = "hub-source-offset";
+
+/// `hub-content-type` of HL7 v2 messages in their pipe-and-hat (ER7) encoding, as HL7 names it.
+pub const HL7_V2_ER7: &str = "x-application/hl7-v2+er7";
+/// `hub-content-type` of JSON records (NHSA settlements).
+pub const JSON: &str = "application/json";

@@ -37,7 +37,10 @@ pub struct MapError {
 impl MapError {
     /// A mapping error.
     pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into() }
+        Self {
+            code,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -77,8 +80,14 @@ mod tests {
             ..RawEnvelope::default()
         };
         assert_eq!(event_id(&raw, "lab-result", 3), "H001:M42:lab-result:3");
-        assert_eq!(event_id(&raw, "lab-result", 3), event_id(&raw.clone(), "lab-result", 3));
+        assert_eq!(
+            event_id(&raw, "lab-result", 3),
+            event_id(&raw.clone(), "lab-result", 3)
+        );
         let p = provenance(&raw);
-        assert_eq!((p.source_offset, p.source_message_id.as_str(), p.synthetic), (7, "M42", true));
+        assert_eq!(
+            (p.source_offset, p.source_message_id.as_str(), p.synthetic),
+            (7, "M42", true)
+        );
     }
 }

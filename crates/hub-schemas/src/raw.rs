@@ -17,7 +17,7 @@ pub struct RawEnvelope {
     pub facility: String,
     /// `hub-source`: `his`, `lab`, `imaging`, `insurance`.
     pub source: String,
-    /// `hub-content-type`, e.g. `application/hl7-v2`.
+    /// `hub-content-type`, e.g. `x-application/hl7-v2+er7`.
     pub content_type: String,
     /// `hub-charset`: how to read the bytes, e.g. `UTF-8`, `GB18030`.
     pub charset: String,

@@ -41,6 +41,25 @@ impl Codecs {
         })
     }
 
+    /// Codecs with fixed schema ids and no registry (benchmarks and tests that only encode).
+    ///
+    /// # Errors
+    /// A committed schema does not parse.
+    pub fn offline() -> Result<Self, CodecError> {
+        Ok(Self {
+            person: EventCodec::with_schema_id(1)?,
+            encounter: EventCodec::with_schema_id(2)?,
+            diagnosis: EventCodec::with_schema_id(3)?,
+            lab_result: EventCodec::with_schema_id(4)?,
+            imaging_study: EventCodec::with_schema_id(5)?,
+            imaging_report: EventCodec::with_schema_id(6)?,
+            settlement: EventCodec::with_schema_id(7)?,
+            referral: EventCodec::with_schema_id(8)?,
+            identity_link: EventCodec::with_schema_id(9)?,
+            clinical_alert: EventCodec::with_schema_id(10)?,
+        })
+    }
+
     /// Encodes `event` in the Confluent wire format with its entity's schema.
     ///
     /// # Errors
