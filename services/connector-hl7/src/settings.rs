@@ -231,6 +231,28 @@ mod tests {
     }
 
     #[test]
+    fn the_compose_file_loads_with_registered_facilities() {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/connector-hl7.yaml"
+        );
+        let settings: Settings =
+            hub_config::load_layers(Some(std::path::Path::new(file)), Vec::new()).unwrap();
+        let registry = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/terminology/facilities.csv"
+        ))
+        .unwrap();
+        for listener in &settings.listeners {
+            assert!(
+                registry.contains(&format!("\n{},", listener.facility)),
+                "{}",
+                listener.facility
+            );
+        }
+    }
+
+    #[test]
     fn command_line_and_unknown_keys() {
         let args = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(parse_args(args(&[])).unwrap(), Some(None));
