@@ -13,28 +13,6 @@ async fn main() -> anyhow::Result<()> {
     };
     let settings: Settings = hub_config::load(config.as_deref()).context("loading settings")?;
     hub_telemetry::init_tracing(settings.log_format);
-    run(settings, shutdown_signal()).await?;
+    run(settings, hub_telemetry::shutdown_signal()).await?;
     Ok(())
-}
-
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
