@@ -1,0 +1,192 @@
+//! FHIR R4 export: `Patient/{id}` and `Patient/{id}/$everything` (a searchset Bundle with the
+//! Patient, its Encounters, active Conditions and current lab Observations). Identifiers follow
+//! the masking rule of the JSON API (unmasked for admins only). Resource ids are the record's ids
+//! made FHIR-safe (`[A-Za-z0-9.-]{1,64}`, an md5 for longer ones).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::access::{Access, person_read};
+use super::error::ApiError;
+use super::persons::{RESIDENT_ID_OID, demographics};
+
+/// FHIR's media type.
+const FHIR_JSON: &str = "application/fhir+json";
+
+/// A FHIR-safe id from any text (SQL expression over `$x`).
+macro_rules! fhir_id {
+    ($col:literal) => {
+        concat!(
+            "CASE WHEN length(",
+            $col,
+            ") <= 64 THEN regexp_replace(",
+            $col,
+            ", '[^A-Za-z0-9.-]', '-', 'g') ELSE md5(",
+            $col,
+            ") END"
+        )
+    };
+}
+
+/// `GET /fhir/Patient/{id}`.
+///
+/// # Errors
+/// As `person_read`.
+pub async fn patient(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let access = person_read(&state, &headers, &id, "fhir_patient").await?;
+    Ok(fhir(patient_resource(&state, &access).await?))
+}
+
+/// `GET /fhir/Patient/{id}/$everything`.
+///
+/// # Errors
+/// As `person_read`.
+pub async fn everything(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let access = person_read(&state, &headers, &id, "fhir_everything").await?;
+    let patient = patient_resource(&state, &access).await?;
+    let patient_id = patient["id"].as_str().unwrap_or_default().to_owned();
+    let mut entries = vec![entry(patient)];
+    for sql in [ENCOUNTERS, CONDITIONS, OBSERVATIONS] {
+        let resources: Vec<Value> = sqlx::query_scalar(sql)
+            .bind(&access.ids)
+            .bind(&patient_id)
+            .fetch_all(&state.pool)
+            .await?;
+        entries.extend(resources.into_iter().map(entry));
+    }
+    Ok(fhir(json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": entries.len(),
+        "entry": entries,
+    })))
+}
+
+fn fhir(value: Value) -> Response {
+    let mut response = Json(value).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(FHIR_JSON),
+    );
+    response
+}
+
+fn entry(resource: Value) -> Value {
+    let url = format!(
+        "{}/{}",
+        resource["resourceType"].as_str().unwrap_or_default(),
+        resource["id"].as_str().unwrap_or_default()
+    );
+    json!({ "fullUrl": url, "resource": resource, "search": { "mode": "match" } })
+}
+
+async fn patient_resource(state: &AppState, access: &Access) -> Result<Value, ApiError> {
+    let id: String = sqlx::query_scalar(concat!("SELECT ", fhir_id!("$1::text")))
+        .bind(&access.person_id)
+        .fetch_one(&state.pool)
+        .await?;
+    let demo = demographics(state, access).await?;
+    let mut patient = json!({ "resourceType": "Patient", "id": id, "active": true });
+    if let Some(number) = demo["id_number"].as_str() {
+        patient["identifier"] = json!([{
+            "use": "official",
+            "system": format!("urn:oid:{RESIDENT_ID_OID}"),
+            "value": number,
+        }]);
+    }
+    if let Some(name) = demo["name"].as_str().filter(|n| !n.is_empty()) {
+        patient["name"] = json!([{ "text": name }]);
+    }
+    patient["gender"] = json!(gender(demo["sex_code"].as_str().unwrap_or("0")));
+    if let Some(birth) = demo["birth_date"].as_str() {
+        patient["birthDate"] = json!(birth);
+    }
+    if let Some(phone) = demo["phone"].as_str() {
+        patient["telecom"] = json!([{ "system": "phone", "value": phone }]);
+    }
+    Ok(patient)
+}
+
+/// GB/T 2261.1 sex code to FHIR administrative gender (5 and 6, changed sex, as the current sex).
+pub fn gender(sex_code: &str) -> &'static str {
+    match sex_code {
+        "1" | "5" => "male",
+        "2" | "6" => "female",
+        "9" => "other",
+        _ => "unknown",
+    }
+}
+
+const ENCOUNTERS: &str = concat!(
+    "SELECT jsonb_strip_nulls(jsonb_build_object('resourceType', 'Encounter', 'id', ",
+    fhir_id!("event_id"),
+    ", 'identifier', jsonb_build_array(jsonb_build_object('value', encounter_id)), \
+     'status', CASE WHEN cancelled OR action LIKE 'CANCEL%' THEN 'cancelled' \
+       WHEN action = 'DISCHARGE' THEN 'finished' WHEN action = 'PRE_ADMIT' THEN 'planned' \
+       WHEN action IN ('REGISTER', 'ADMIT', 'TRANSFER', 'UPDATE') THEN 'in-progress' ELSE 'unknown' END, \
+     'class', jsonb_build_object('system', 'http://terminology.hl7.org/CodeSystem/v3-ActCode', \
+       'code', CASE encounter_class WHEN 'INPATIENT' THEN 'IMP' WHEN 'EMERGENCY' THEN 'EMER' \
+         WHEN 'OBSERVATION' THEN 'OBSENC' ELSE 'AMB' END), \
+     'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'period', nullif(jsonb_strip_nulls(jsonb_build_object('start', admit_time, 'end', discharge_time)), '{}'::jsonb), \
+     'serviceProvider', jsonb_build_object('identifier', jsonb_build_object( \
+       'system', 'urn:oid:2.16.156.10011.1.5', 'value', facility_code)))) \
+     FROM encounters WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
+);
+
+const CONDITIONS: &str = concat!(
+    "SELECT jsonb_strip_nulls(jsonb_build_object('resourceType', 'Condition', 'id', ",
+    fhir_id!("event_id"),
+    ", 'clinicalStatus', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://terminology.hl7.org/CodeSystem/condition-clinical', 'code', 'active'))), \
+     'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', CASE WHEN code_system LIKE 'ICD10%' THEN 'urn:oid:2.16.156.10011.2.3.3.11.3' \
+         ELSE 'urn:hub:code-system:' || lower(code_system) END, \
+       'code', code, 'display', code_display)), 'text', code_display), \
+     'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'recordedDate', event_time)) \
+     FROM diagnoses WHERE person_id = ANY($1) AND is_current AND action <> 'REMOVED' ORDER BY event_time"
+);
+
+const OBSERVATIONS: &str = concat!(
+    "SELECT jsonb_strip_nulls(jsonb_build_object('resourceType', 'Observation', 'id', ",
+    fhir_id!("event_id"),
+    ", 'status', CASE result_status WHEN 'FINAL' THEN 'final' WHEN 'PRELIMINARY' THEN 'preliminary' \
+       WHEN 'CORRECTED' THEN 'corrected' WHEN 'CANCELLED' THEN 'cancelled' ELSE 'unknown' END, \
+     'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://terminology.hl7.org/CodeSystem/observation-category', 'code', 'laboratory')))), \
+     'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'urn:hub:code-system:' || regexp_replace(lower(test_system), '[^a-z0-9.-]', '-', 'g'), \
+       'code', test_code, 'display', test_display)), 'text', coalesce(test_display, test_code)), \
+     'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'effectiveDateTime', coalesce(collected_at, event_time), \
+     'valueQuantity', CASE WHEN value_numeric IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object( \
+       'value', value_numeric, 'unit', unit)) END, \
+     'valueString', CASE WHEN value_numeric IS NULL AND value_text <> '' THEN value_text END, \
+     'referenceRange', CASE WHEN reference_range IS NOT NULL \
+       THEN jsonb_build_array(jsonb_build_object('text', reference_range)) END)) \
+     FROM lab_results WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
+);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn maps_gb_sex_codes_to_fhir_gender() {
+        assert_eq!(super::gender("1"), "male");
+        assert_eq!(super::gender("2"), "female");
+        assert_eq!(super::gender("0"), "unknown");
+        assert_eq!(super::gender("9"), "other");
+    }
+}
