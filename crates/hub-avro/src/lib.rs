@@ -6,13 +6,16 @@
 //!   Rust implementation.
 //! - [`registry`]: a small client for the Confluent Schema Registry REST API (ours or
 //!   Confluent's own), caching ids and schemas so that the hot path never calls it.
-//! - [`canonical`]: registering the whole canonical contract at start-up.
+//! - [`canonical`]: registering the whole canonical contract at start-up, and
+//!   [`CanonicalCodecs`] for services that encode or decode every entity.
 
 pub mod canonical;
+mod canonical_codecs;
 pub mod codec;
 pub mod registry;
 pub mod wire;
 
+pub use canonical_codecs::CanonicalCodecs;
 pub use codec::{CodecError, EventCodec};
 pub use registry::{RegistryClient, RegistryError};
 pub use wire::{WireError, frame, unframe};
