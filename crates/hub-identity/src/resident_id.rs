@@ -251,4 +251,138 @@ mod tests {
         let id = ResidentId::parse("11010519491231002X").unwrap();
         assert_eq!(format!("{id:?}"), "ResidentId(110105********002X)");
     }
+
+    /// Property tests over 10,000 generated cases each, with a fixed-seed SplitMix64 generator
+    /// (deterministic, no extra dependency): a failure names its case and reproduces exactly.
+    mod properties {
+        use super::*;
+
+        const CASES: usize = 10_000;
+
+        struct SplitMix64(u64);
+
+        impl SplitMix64 {
+            fn next(&mut self) -> u64 {
+                self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = self.0;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            }
+
+            fn below(&mut self, n: u64) -> u64 {
+                self.next() % n
+            }
+        }
+
+        /// A random valid date from 1900-01-01 to 2025-12-31.
+        fn date(rng: &mut SplitMix64) -> NaiveDate {
+            let first = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+            let last = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+            let span = (last - first).num_days() as u64 + 1;
+            first + chrono::Days::new(rng.below(span))
+        }
+
+        /// A random valid 18-character number and its birth date.
+        fn valid(rng: &mut SplitMix64) -> (String, NaiveDate) {
+            let born = date(rng);
+            let body = format!(
+                "{:06}{}{:03}",
+                rng.below(1_000_000),
+                born.format("%Y%m%d"),
+                rng.below(1_000)
+            );
+            let digits: &[u8; 17] = body.as_bytes().try_into().unwrap();
+            let check = char::from(check_character(digits));
+            (format!("{body}{check}"), born)
+        }
+
+        #[test]
+        fn valid_numbers_parse_and_round_trip() {
+            let mut rng = SplitMix64(0x11643);
+            for case in 0..CASES {
+                let (text, born) = valid(&mut rng);
+                let id = ResidentId::parse(&text).unwrap_or_else(|e| panic!("case {case}: {e}"));
+                assert_eq!(id.as_str(), text, "case {case}");
+                assert_eq!(id.birth_date(), born, "case {case}");
+                assert_eq!(
+                    ResidentId::parse(id.as_str()).as_ref(),
+                    Ok(&id),
+                    "case {case}"
+                );
+                let lower = text.to_ascii_lowercase();
+                assert_eq!(ResidentId::parse(&lower).as_ref(), Ok(&id), "case {case}");
+            }
+        }
+
+        #[test]
+        fn every_single_substitution_and_adjacent_transposition_is_rejected() {
+            let alphabet = b"0123456789X";
+            let mut rng = SplitMix64(0x7064);
+            for case in 0..CASES {
+                let (text, _) = valid(&mut rng);
+                let bytes = text.as_bytes();
+                // One random substitution and one random transposition per case, plus every
+                // position of both for the first cases.
+                let exhaustive = case < 200;
+                for position in 0..18 {
+                    if !exhaustive && position != rng.below(18) as usize {
+                        continue;
+                    }
+                    for &replacement in alphabet {
+                        let mut typo = bytes.to_vec();
+                        typo[position] = replacement;
+                        if typo == bytes {
+                            continue;
+                        }
+                        let typo = String::from_utf8(typo).unwrap();
+                        assert!(
+                            ResidentId::parse(&typo).is_err(),
+                            "case {case}: substitution at {position} slipped through"
+                        );
+                    }
+                    if position < 17 && bytes[position] != bytes[position + 1] {
+                        let mut swapped = bytes.to_vec();
+                        swapped.swap(position, position + 1);
+                        let swapped = String::from_utf8(swapped).unwrap();
+                        assert!(
+                            ResidentId::parse(&swapped).is_err(),
+                            "case {case}: transposition at {position} slipped through"
+                        );
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn fifteen_digit_upgrades_are_valid_with_the_same_birth_date() {
+            let mut rng = SplitMix64(0x1989);
+            for case in 0..CASES {
+                // 15-digit numbers were issued to people born in the 1900s.
+                let born = loop {
+                    let d = date(&mut rng);
+                    if d.year() <= 1999 {
+                        break d;
+                    }
+                };
+                let old = format!(
+                    "{:06}{}{:03}",
+                    rng.below(1_000_000),
+                    born.format("%y%m%d"),
+                    rng.below(1_000)
+                );
+                let id = ResidentId::parse(&old).unwrap_or_else(|e| panic!("case {case}: {e}"));
+                assert_eq!(id.as_str().len(), 18);
+                assert_eq!(id.birth_date(), born, "case {case}");
+                assert_eq!(&id.as_str()[..6], &old[..6], "case {case}");
+                assert_eq!(&id.as_str()[14..17], &old[12..15], "case {case}");
+                let reparsed = ResidentId::parse(id.as_str());
+                assert_eq!(
+                    reparsed.as_ref(),
+                    Ok(&id),
+                    "case {case}: the upgrade is valid"
+                );
+            }
+        }
+    }
 }

@@ -4,36 +4,50 @@
 //! `hub-hl7`, NHSA settlement JSON in `hub-settlement`), resolve its patient to a hub person id in
 //! the EMPI (`hub-empi`, which also yields identity-link events), map its codes (`hub-terminology`),
 //! encode each event with its registered schema, and produce it to `canonical.<entity>.v1` keyed
-//! by person id. Delivery: at-least-once with the idempotent producer and offsets stored after the
-//! broker acknowledged every event of a message ([`runner`]); bad input goes to `dlq.normaliser`.
+//! by person id. Bad input goes to `dlq.normaliser` with an error code and its original bytes.
 //!
-//! Layout: [`settings`], [`envelope`] (raw message to envelope), [`pipeline`] (pure stages plus
-//! the EMPI), [`identity_events`], [`codecs`], [`runner`] (the loop), [`metrics`].
+//! Delivery (`transactions: auto | on | off`, see [`delivery`]): exactly-once in Kafka
+//! transactions where the broker completes them ([`exactly_once`]), else at-least-once with the
+//! idempotent producer and offsets stored after the broker acknowledged every event of a message
+//! ([`runner`]). The gauge `hub_normaliser_exactly_once` says which runs. Event ids are
+//! deterministic, so repeats, replays and re-drives converge downstream.
+//!
+//! Commands ([`cli`], [`commands`]): `normaliser [--config FILE]` runs the service;
+//! `normaliser replay --topic T [--since T0] [--until T1]` re-processes a raw topic (or a window
+//! of it); `normaliser redrive [--error-code C]` re-drives dead letters. Both stop when caught up.
+//!
+//! Layout: [`settings`], [`service`] (start-up shared by every mode), [`envelope`] (raw message
+//! or dead letter to envelope), [`intake`] (which messages a loop takes), [`pipeline`] (pure
+//! stages plus the EMPI), [`process`] (pipeline + encoding + retries), [`identity_events`],
+//! [`codecs`], [`runner`] and [`exactly_once`] (the loops), [`catchup`] (when a bounded run is
+//! done), [`lag`] (consumer lag gauge), [`metrics`]. Every setting is documented in
+//! `normaliser.example.yaml`.
 
+pub mod catchup;
+pub mod cli;
 pub mod codecs;
+pub mod commands;
+pub mod delivery;
 pub mod envelope;
+pub mod exactly_once;
 pub mod identity_events;
+pub mod intake;
+pub mod lag;
 pub mod metrics;
 pub mod pipeline;
+pub mod process;
 pub mod runner;
+pub mod service;
 pub mod settings;
 
 use std::future::Future;
+use std::time::Duration;
 
-use anyhow::Context;
-use hub_avro::RegistryClient;
-use hub_empi::Empi;
-use hub_identity::Pseudonymizer;
-use hub_kafka::admin::{TopicSpec, ensure_topics};
+use hub_kafka::TransactionalProducer;
 use hub_kafka::consumer::{HubConsumer, Isolation};
-use hub_kafka::dlq::DlqPublisher;
-use hub_kafka::{EventProducer, ProducerProfile};
-use hub_schemas::topics::{DATA_PARTITIONS, dlq_topic};
-use hub_telemetry::Telemetry;
-use hub_terminology::Terminology;
-use secrecy::{ExposeSecret, SecretString};
+use hub_schemas::topics::dlq_topic;
 use tokio::net::TcpListener;
-use tracing::info;
+use tracing::{info, warn};
 
 pub use settings::Settings;
 
@@ -44,56 +58,18 @@ pub const SERVICE: &str = "normaliser";
 ///
 /// # Errors
 /// A dependency cannot be reached at start, the configuration is invalid, or the loop stopped on
-/// a failed delivery (after storing every safe offset).
+/// a failed delivery (after storing every safe offset) or a fenced transactional producer.
 pub async fn run(
     settings: Settings,
     admin: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let telemetry = Telemetry::new(SERVICE);
-    let metrics = metrics::Metrics::register(telemetry.registry())?;
-
-    let key = secret(
-        &settings.pseudonym_key,
-        settings.pseudonym_key_file.as_deref(),
-    )?;
-    anyhow::ensure!(
-        key.expose_secret().len() >= 16,
-        "pseudonym_key must be set (16 characters or more): HUB__PSEUDONYM_KEY or pseudonym_key_file"
-    );
-    let database_url = secret(
-        &settings.database_url,
-        settings.database_url_file.as_deref(),
-    )?;
-    let pool = hub_postgres::connect(database_url.expose_secret(), 8)
-        .await
-        .context("connecting to the EMPI database")?;
-    Empi::migrate(&pool).await?;
-    let empi = Empi::new(
-        pool,
-        Pseudonymizer::new(key.expose_secret().as_bytes().to_vec()),
-    );
-    let terminology = Terminology::load(&settings.terminology_dir).with_context(|| {
-        format!(
-            "loading terminology from {}",
-            settings.terminology_dir.display()
-        )
-    })?;
-
-    let registry = RegistryClient::new(&settings.registry_url)?;
-    let codecs = codecs::Codecs::register(&registry)
-        .await
-        .context("registering canonical schemas")?;
-    let outputs: Vec<TopicSpec> = hub_schemas::CANONICAL
-        .iter()
-        .map(|c| TopicSpec::new(c.topic, DATA_PARTITIONS))
-        .chain(std::iter::once(TopicSpec::new(dlq_topic(SERVICE), 1)))
-        .collect();
-    ensure_topics(&settings.kafka, &outputs)
-        .await
-        .context("creating the output topics")?;
-    let producer = EventProducer::new(&settings.kafka, SERVICE, ProducerProfile::Throughput)?;
-    let dlq = DlqPublisher::new(producer.clone(), SERVICE, telemetry.registry())?;
+    let parts = service::prepare(&settings).await?;
+    let telemetry = parts.telemetry.clone();
+    let metrics = parts.processor.metrics.clone();
+    let dlq = dlq_topic(SERVICE);
+    let exactly_once = delivery::exactly_once(&settings, &dlq).await;
+    metrics.exactly_once.set(i64::from(exactly_once));
     let topics: Vec<&str> = settings.input_topics.iter().map(String::as_str).collect();
     let consumer = HubConsumer::subscribe(
         &settings.kafka,
@@ -102,33 +78,66 @@ pub async fn run(
         &topics,
         Isolation::ReadUncommitted,
     )?;
+    let lag = match (
+        settings.lag_interval_secs,
+        lag::LagMonitor::new(
+            &settings.kafka,
+            &settings.group_id,
+            &settings.input_topics,
+            metrics.consumer_lag.clone(),
+        ),
+    ) {
+        (0, _) => None,
+        (secs, Ok(monitor)) => Some(tokio::spawn(monitor.run(Duration::from_secs(secs)))),
+        (_, Err(e)) => {
+            warn!(error = %e, "Consumer lag will not be reported.");
+            None
+        }
+    };
 
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_server = tokio::spawn(hub_telemetry::serve(admin, telemetry.router(), async {
         let _ = admin_stopped.await;
     }));
     telemetry.health().set_ready(true);
-    info!(topics = ?settings.input_topics, "Normaliser running.");
+    info!(topics = ?settings.input_topics, exactly_once, "Normaliser running.");
 
-    let runner = runner::Runner {
-        consumer,
-        producer,
-        dlq,
-        pipeline: pipeline::Pipeline::new(empi, terminology, metrics.clone()),
-        codecs,
-        metrics,
-        max_in_flight: settings.max_in_flight.max(1),
+    let result = if exactly_once {
+        let transactional_id = format!("{}-{}", settings.group_id, settings.instance);
+        match TransactionalProducer::new(&settings.kafka, SERVICE, &transactional_id).await {
+            Ok(producer) => {
+                exactly_once::TransactionalRunner {
+                    consumer,
+                    producer,
+                    processor: parts.processor,
+                    dlq_topic: dlq,
+                    max_messages: settings.transaction_max_messages.max(1),
+                    max_age: Duration::from_millis(settings.transaction_max_ms.max(1)),
+                }
+                .run(shutdown)
+                .await
+            }
+            Err(e) => Err(anyhow::anyhow!("initialising transactions failed: {e}")),
+        }
+    } else {
+        runner::Runner {
+            consumer,
+            producer: parts.producer,
+            dlq: parts.dlq,
+            processor: parts.processor,
+            max_in_flight: settings.max_in_flight.max(1),
+            intake: intake::Intake::Live,
+            until: None,
+        }
+        .run(shutdown)
+        .await
+        .map(|_| ())
     };
-    let result = runner.run(shutdown).await;
+    if let Some(lag) = lag {
+        lag.abort();
+    }
     telemetry.health().set_ready(false);
     let _ = stop_admin.send(());
     let _ = admin_server.await;
     result
-}
-
-fn secret(value: &SecretString, file: Option<&std::path::Path>) -> anyhow::Result<SecretString> {
-    Ok(match file {
-        Some(path) => hub_config::read_secret_file(path)?,
-        None => value.clone(),
-    })
 }

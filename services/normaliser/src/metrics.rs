@@ -1,7 +1,7 @@
 //! The normaliser's metrics. Labels are bounded: topic, entity, facility, error code, identity
 //! action and method; never a person or a message id.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// Counters and histograms of the normaliser.
 #[derive(Debug, Clone)]
@@ -20,6 +20,11 @@ pub struct Metrics {
     pub codes: IntCounterVec,
     /// Transient failures (database, broker) that were retried.
     pub retries: IntCounterVec,
+    /// 1 when the normaliser runs in Kafka transactions (exactly-once), 0 when at-least-once.
+    pub exactly_once: IntGauge,
+    /// Messages of the input not yet committed by the group, by topic and partition (bounded by
+    /// the input topics' partition counts).
+    pub consumer_lag: IntGaugeVec,
 }
 
 impl Metrics {
@@ -44,7 +49,22 @@ impl Metrics {
             ]),
         )?;
         registry.register(Box::new(normalise_seconds.clone()))?;
+        let exactly_once = IntGauge::new(
+            "hub_normaliser_exactly_once",
+            "1 when consume-transform-produce runs in Kafka transactions, 0 when at-least-once.",
+        )?;
+        registry.register(Box::new(exactly_once.clone()))?;
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "hub_kafka_consumer_lag_messages",
+                "Input messages after the group's committed offset (high watermark - committed).",
+            ),
+            &["topic", "partition"],
+        )?;
+        registry.register(Box::new(consumer_lag.clone()))?;
         Ok(Self {
+            exactly_once,
+            consumer_lag,
             received: counter(
                 "hub_normaliser_received_messages_total",
                 "Raw messages read.",

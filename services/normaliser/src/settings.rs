@@ -36,6 +36,34 @@ pub struct Settings {
     pub admin_listen: String,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Exactly-once delivery with Kafka transactions: `auto` (detect at start-up), `on`, `off`.
+    pub transactions: Transactions,
+    /// This replica's name: the transactional id is `<group_id>-<instance>`. Keep it stable
+    /// across restarts of the same replica (a restart then fences the old one) and unique among
+    /// replicas running at once.
+    pub instance: String,
+    /// Transactional mode: commit a transaction after this many input messages...
+    pub transaction_max_messages: usize,
+    /// ...or when its first message is this old, in milliseconds, whichever comes first.
+    pub transaction_max_ms: u64,
+    /// How often `hub_kafka_consumer_lag_messages` is refreshed, in seconds (0: never).
+    pub lag_interval_secs: u64,
+    /// Create the output topics at start-up if missing. Turn off where topics are managed
+    /// elsewhere (and the service may not create them), or on brokers without CreateTopics.
+    pub create_topics: bool,
+}
+
+/// Whether the normaliser runs consume-transform-produce in Kafka transactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transactions {
+    /// Probe the broker at start-up; use transactions where it completes one, else `off`.
+    #[default]
+    Auto,
+    /// Always (start-up fails where the broker lacks transactions).
+    On,
+    /// The idempotent producer with offsets stored after delivery (at-least-once).
+    Off,
 }
 
 impl Default for Settings {
@@ -60,6 +88,35 @@ impl Default for Settings {
             max_in_flight: 5_000,
             admin_listen: "127.0.0.1:9301".to_owned(),
             log_format: LogFormat::default(),
+            transactions: Transactions::default(),
+            instance: "0".to_owned(),
+            transaction_max_messages: 500,
+            transaction_max_ms: 1_000,
+            lag_interval_secs: 15,
+            create_topics: true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_loads_and_documents_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("normaliser.example.yaml");
+        let loaded: Settings = hub_config::load_layers(Some(&path), std::iter::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let defaults = Settings::default();
+        assert_eq!(
+            format!("{loaded:?}"),
+            format!("{defaults:?}"),
+            "the example shows the defaults"
+        );
+        assert_eq!(loaded.transactions, Transactions::Auto);
+        let env = [("HUB__TRANSACTIONS".to_owned(), "off".to_owned())];
+        let overridden: Settings =
+            hub_config::load_layers(Some(&path), env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(overridden.transactions, Transactions::Off);
     }
 }
