@@ -1,0 +1,214 @@
+//! Settings, loaded by `hub_config` from defaults, an optional YAML file (`--config`) and
+//! `HUB__<SECTION>__<KEY>` environment variables. Every field is documented in
+//! `connector-insurance.example.yaml`.
+
+use std::path::PathBuf;
+
+use hub_kafka::KafkaSettings;
+use hub_telemetry::LogFormat;
+use serde::Deserialize;
+
+/// The service's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address of the settlement API (`POST /v1/settlements`).
+    pub api_listen: String,
+    /// Address of the operational listener (`/metrics`, `/healthz`, `/readyz`); kept apart from
+    /// the API so that senders cannot read the metrics.
+    pub admin_listen: String,
+    /// TLS for the API listener; none serves plain HTTP (behind a TLS-terminating proxy only).
+    pub tls: Option<TlsSettings>,
+    /// The broker.
+    pub kafka: KafkaSettings,
+    /// Raw topic of accepted records.
+    pub topic: String,
+    /// Dead-letter topic of rejected records and unreadable bodies or files.
+    pub dlq_topic: String,
+    /// Create the raw and DLQ topics at start-up if they are missing.
+    pub create_topics: bool,
+    /// Partitions of topics created at start-up.
+    pub topic_partitions: i32,
+    /// Largest request body accepted, in bytes; a larger one gets 413.
+    pub max_body_bytes: usize,
+    /// `Retry-After` of a 503 (the broker did not take every record), in seconds.
+    pub retry_after_secs: u64,
+    /// The drop-folder scanner.
+    pub drop_folder: DropFolderSettings,
+    /// On shutdown, how long requests and the file being read get to finish, in seconds; then
+    /// the producer is flushed for as long again.
+    pub shutdown_grace_secs: u64,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// The senders allowed to deliver settlements.
+    pub senders: Vec<SenderSettings>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            api_listen: "127.0.0.1:8443".to_owned(),
+            admin_listen: "127.0.0.1:9466".to_owned(),
+            tls: None,
+            kafka: KafkaSettings::default(),
+            topic: "raw.insurance.settlement".to_owned(),
+            dlq_topic: hub_schemas::topics::dlq_topic(crate::SERVICE),
+            create_topics: true,
+            topic_partitions: hub_schemas::topics::DATA_PARTITIONS,
+            max_body_bytes: 8 * 1024 * 1024,
+            retry_after_secs: 30,
+            drop_folder: DropFolderSettings::default(),
+            shutdown_grace_secs: 15,
+            log_format: LogFormat::default(),
+            senders: Vec::new(),
+        }
+    }
+}
+
+/// How drop folders are scanned (the same for every sender).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DropFolderSettings {
+    /// Time between two scans of every `incoming/` folder, in milliseconds; also the retry
+    /// interval of a file the broker did not take.
+    pub poll_interval_ms: u64,
+    /// A file is read only after its size and modification time stayed the same for this many
+    /// seconds (for senders that write in place); `.part` files are never read at all.
+    pub stable_secs: u64,
+    /// Largest file read, in bytes; a larger one is moved to `failed/` with a sidecar.
+    pub max_file_bytes: u64,
+}
+
+impl Default for DropFolderSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 2000,
+            stable_secs: 5,
+            max_file_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// One sender (the insurance bureau, a settlement platform) and how it authenticates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderSettings {
+    /// Sender code: `hub-facility` of its records and the key prefix; no `:`.
+    pub code: String,
+    /// SHA-256 (lower-case hex) of each bearer token the sender may use (several during a
+    /// rotation). Generate with `printf %s "$TOKEN" | sha256sum`.
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
+    /// Whether the sender may use the HTTP API (a valid token of a sender without it gets 403).
+    #[serde(default = "default_true")]
+    pub http: bool,
+    /// The sender's drop folder (holding `incoming/`, `done/`, `failed/`, created if missing).
+    #[serde(default)]
+    pub drop_dir: Option<PathBuf>,
+    /// Character set of the sender's CSV files: `UTF-8` (default) or `GB18030` (also reads GBK).
+    #[serde(default = "default_csv_charset")]
+    pub csv_charset: String,
+    /// Mark every record from this sender as synthetic (`hub-synthetic: true`).
+    #[serde(default)]
+    pub synthetic: bool,
+}
+
+const fn default_true() -> bool {
+    true
+}
+
+fn default_csv_charset() -> String {
+    "UTF-8".to_owned()
+}
+
+impl SenderSettings {
+    /// A sender with defaults for everything but the code.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            token_sha256: Vec::new(),
+            http: true,
+            drop_dir: None,
+            csv_charset: default_csv_charset(),
+            synthetic: false,
+        }
+    }
+}
+
+/// TLS of the API listener (PEM files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The listener's certificate chain.
+    pub cert_file: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+}
+
+/// The usage line printed for `--help` and on a usage error.
+pub const USAGE: &str = "usage: connector-insurance [--config <file.yaml>]";
+
+/// Parses the arguments after the program name: `--config <file>`, `--config=<file>`, `--help`;
+/// `Ok(None)` asks for the usage.
+///
+/// # Errors
+/// An unknown argument, or `--config` without a file.
+pub fn parse_args(
+    args: impl IntoIterator<Item = String>,
+) -> Result<Option<Option<PathBuf>>, String> {
+    let mut config = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-c" | "--config" => match args.next() {
+                Some(file) => config = Some(PathBuf::from(file)),
+                None => return Err(format!("--config needs a file\n{USAGE}")),
+            },
+            other => match other.strip_prefix("--config=") {
+                Some(file) => config = Some(PathBuf::from(file)),
+                None => return Err(format!("unknown argument '{other}'\n{USAGE}")),
+            },
+        }
+    }
+    Ok(Some(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_loads() {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/connector-insurance.example.yaml"
+        );
+        let settings: Settings =
+            hub_config::load_layers(Some(std::path::Path::new(file)), Vec::new()).unwrap();
+        assert_eq!(settings.topic, "raw.insurance.settlement");
+        assert_eq!(settings.dlq_topic, "dlq.connector-insurance");
+        assert_eq!(settings.senders.len(), 2);
+        assert_eq!(settings.senders[0].token_sha256.len(), 1);
+        assert!(settings.senders[1].drop_dir.is_some());
+        assert!(!settings.senders[1].http);
+        assert_eq!(settings.senders[1].csv_charset, "GB18030");
+        assert_eq!(settings.drop_folder.stable_secs, 5);
+        assert!(settings.tls.is_some());
+        assert!(crate::auth::Senders::from_settings(&settings.senders).is_ok());
+    }
+
+    #[test]
+    fn command_line_and_unknown_keys() {
+        let args = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(parse_args(args(&[])).unwrap(), Some(None));
+        assert_eq!(
+            parse_args(args(&["--config=c.yaml"])).unwrap(),
+            Some(Some(PathBuf::from("c.yaml")))
+        );
+        assert_eq!(parse_args(args(&["--help"])).unwrap(), None);
+        assert!(parse_args(args(&["serve"])).is_err());
+        let unknown = vec![("HUB__NOPE".to_owned(), "1".to_owned())];
+        assert!(hub_config::load_layers::<Settings>(None, unknown).is_err());
+    }
+}
