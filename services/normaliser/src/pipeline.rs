@@ -78,7 +78,10 @@ impl Pipeline {
                 detail: "hub-facility or hub-message-id header missing".into(),
             });
         }
-        if self.terminology.facility(&raw.facility).is_none() {
+        // A care facility must be registered. The insurance bureau is not a facility: its records
+        // name facilities anywhere in the country (out-of-county care is what they show), and the
+        // bureau itself is authenticated by its connector token.
+        if raw.source != "insurance" && self.terminology.facility(&raw.facility).is_none() {
             return Err(StageError::BadData {
                 code: "unknown_facility",
                 detail: "the sending facility is not in the facility registry".into(),

@@ -357,3 +357,63 @@ async fn a_normaliser_killed_mid_stream_loses_nothing_after_restart() {
     );
     second.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insurance_settlement_from_the_bureau_becomes_a_canonical_settlement() {
+    use hub_schemas::{Settlement, SettlementKind};
+    let stack = stack().await;
+    let raw_topic = format!("raw.{}.settlement", random_name("it"));
+    ensure_topics(&kafka(), &[TopicSpec::new(&raw_topic, 1)])
+        .await
+        .unwrap();
+    let record = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/hub-settlement/tests/golden/inpatient-2304.json"
+    ))
+    .unwrap();
+    // As the insurance connector writes it: the bureau (not a facility) is the sender.
+    let producer =
+        EventProducer::new(&kafka(), "test-connector", ProducerProfile::LowLatency).unwrap();
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: headers::FACILITY,
+            value: Some("YB210281"),
+        })
+        .insert(Header {
+            key: headers::SOURCE,
+            value: Some("insurance"),
+        })
+        .insert(Header {
+            key: headers::CONTENT_TYPE,
+            value: Some(headers::JSON),
+        })
+        .insert(Header {
+            key: headers::CHARSET,
+            value: Some("UTF-8"),
+        })
+        .insert(Header {
+            key: headers::RECEIVED_AT,
+            value: Some("2026-11-23T08:00:00+08:00"),
+        })
+        .insert(Header {
+            key: headers::MESSAGE_ID,
+            value: Some("SETL-1"),
+        });
+    producer
+        .send(OutRecord {
+            topic: &raw_topic,
+            key: b"YB210281:SETL-1",
+            payload: &record,
+            headers: Some(headers),
+        })
+        .await
+        .unwrap();
+    let running = normalise(&stack, &raw_topic, &random_name("norm")).await;
+    let settlements: Vec<Settlement> = read(&stack.registry.url, &raw_topic, 1).await;
+    assert_eq!(settlements.len(), 1);
+    let settlement = &settlements[0];
+    assert_eq!(settlement.kind, SettlementKind::Settlement);
+    assert!(settlement.inpatient);
+    assert!(settlement.medfee_sumamt > 0 && settlement.person_id.starts_with('P'));
+    running.abort();
+}
