@@ -64,7 +64,7 @@ fn compose_names_the_production_stack() {
 fn hub_services_use_the_local_stacks_settings() {
     let doc = compose();
     let script = std::fs::read_to_string(root().join("scripts/hub")).unwrap();
-    for service in ["schema-registry", "normaliser", "record"] {
+    for service in ["schema-registry", "normaliser", "record", "monitor"] {
         let keys = env_keys(&doc["services"][service]);
         assert!(!keys.is_empty(), "{service} has no environment");
         for key in keys
