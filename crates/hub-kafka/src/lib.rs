@@ -7,6 +7,7 @@
 //! - [`transactional`]: the transactional producer for consume-transform-produce stages.
 //! - [`consumer`]: consumers that store an offset only after the work on its message is done,
 //!   plus [`consumer::OffsetLedger`] for work that completes out of order.
+//! - [`resettable`]: a producer replaced after a non-data delivery failure (a broker workaround).
 //! - [`admin`]: idempotent topic creation.
 //! - [`headers`] and [`dlq`]: the header contract of raw and dead-letter topics.
 //! - [`error`]: whose fault a Kafka error is and whether to retry.
@@ -17,6 +18,7 @@ pub mod dlq;
 pub mod error;
 pub mod headers;
 pub mod producer;
+pub mod resettable;
 pub mod settings;
 pub mod transactional;
 
