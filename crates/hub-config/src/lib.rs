@@ -12,6 +12,8 @@
 //! struct can be logged at start-up without printing a password. A secret may also be read from a
 //! file ([`read_secret_file`]) so that it never appears in the environment or a command line.
 
+pub mod cli;
+
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;

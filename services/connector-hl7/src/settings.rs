@@ -196,22 +196,11 @@ pub const USAGE: &str = "usage: connector-hl7 [--config <file.yaml>]";
 pub fn parse_args(
     args: impl IntoIterator<Item = String>,
 ) -> Result<Option<Option<PathBuf>>, String> {
-    let mut config = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "-c" | "--config" => match args.next() {
-                Some(file) => config = Some(PathBuf::from(file)),
-                None => return Err(format!("--config needs a file\n{USAGE}")),
-            },
-            other => match other.strip_prefix("--config=") {
-                Some(file) => config = Some(PathBuf::from(file)),
-                None => return Err(format!("unknown argument '{other}'\n{USAGE}")),
-            },
-        }
+    match hub_config::cli::parse_args(args) {
+        Ok(hub_config::cli::Command::Run(config)) => Ok(Some(config)),
+        Ok(hub_config::cli::Command::Help) => Ok(None),
+        Err(e) => Err(format!("{e}\n{USAGE}")),
     }
-    Ok(Some(config))
 }
 
 #[cfg(test)]

@@ -7,11 +7,14 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match args.as_slice() {
-        [] => None,
-        [flag, file] if flag == "--config" => Some(std::path::PathBuf::from(file)),
-        _ => anyhow::bail!("usage: record [--config <file.yaml>]"),
+    let usage = "usage: record [--config <file.yaml>]";
+    let config = match hub_config::cli::parse_args(std::env::args().skip(1)) {
+        Ok(hub_config::cli::Command::Run(config)) => config,
+        Ok(hub_config::cli::Command::Help) => {
+            eprintln!("{usage}");
+            return Ok(());
+        }
+        Err(e) => anyhow::bail!("{e}\n{usage}"),
     };
     let settings: Settings = hub_config::load(config.as_deref()).context("loading settings")?;
     hub_telemetry::init_tracing(settings.log_format);

@@ -8,13 +8,14 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = match parse_args(std::env::args().skip(1))? {
-        Command::Help => {
-            eprintln!("{USAGE}");
-            return Ok(());
-        }
-        Command::Run(config) => config,
-    };
+    let config =
+        match parse_args(std::env::args().skip(1)).map_err(|e| anyhow::anyhow!("{e}\n{USAGE}"))? {
+            Command::Help => {
+                eprintln!("{USAGE}");
+                return Ok(());
+            }
+            Command::Run(config) => config,
+        };
     let settings: Settings = hub_config::load(config.as_deref()).context("loading settings")?;
     hub_telemetry::init_tracing(settings.log_format);
     let listener = TcpListener::bind(&settings.listen)

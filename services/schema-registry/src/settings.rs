@@ -42,42 +42,7 @@ impl Default for Settings {
 /// The usage line printed for `--help` and on a usage error.
 pub const USAGE: &str = "usage: schema-registry [--config <file.yaml>]";
 
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Run, with this configuration file if given.
-    Run(Option<PathBuf>),
-    /// Print the usage and exit.
-    Help,
-}
-
-/// A command line that cannot be understood.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}\n{USAGE}")]
-pub struct UsageError(String);
-
-/// Parses the arguments after the program name: `--config <file>`, `--config=<file>`, `--help`.
-///
-/// # Errors
-/// An unknown argument, or `--config` without a file.
-pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
-    let mut config = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-c" | "--config" => match args.next() {
-                Some(file) => config = Some(PathBuf::from(file)),
-                None => return Err(UsageError("--config needs a file".into())),
-            },
-            other => match other.strip_prefix("--config=") {
-                Some(file) => config = Some(PathBuf::from(file)),
-                None => return Err(UsageError(format!("unknown argument '{other}'"))),
-            },
-        }
-    }
-    Ok(Command::Run(config))
-}
+pub use hub_config::cli::{Command, UsageError, parse_args};
 
 #[cfg(test)]
 mod tests {
