@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use hub_avro::RegistryClient;
+use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use hub_kafka::rdkafka::message::Headers;
 use hub_kafka::rdkafka::{Message, Offset, TopicPartitionList};
@@ -382,4 +383,150 @@ async fn offsets_are_stored_only_after_the_transaction_commits() {
     })
     .await;
     service.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "flaky against the local tansu broker: after the abort, the restarted consumer of the \
+            same group often gets no records from the partitions (stuck for minutes); not yet \
+            understood, see the record issue"]
+async fn killed_mid_batch_and_restarted_loses_nothing_and_writes_nothing_twice() {
+    const EVENTS: i64 = 3_000;
+    let stack = stack().await;
+    let f = unique("F");
+    let p = unique("P-");
+    // Two lab results to one encounter event, every visit its own; all on the topics before the
+    // sink starts, so that it is busy writing batches when it is killed.
+    let events: Vec<AnyEvent> = (0..EVENTS)
+        .map(|i| {
+            let t = T0 + i * 60_000;
+            if i % 3 == 2 {
+                let mut e = encounter(&format!("{p}-e{i}"), &p, &f, t, EncounterAction::Admit);
+                e.encounter_id = format!("V-{p}-{i}");
+                AnyEvent::Encounter(e)
+            } else {
+                AnyEvent::LabResult(lab(&format!("{p}-l{i}"), &p, &f, t, &format!("{i}")))
+            }
+        })
+        .collect();
+    let registry = RegistryClient::new(&stack.registry.url).unwrap();
+    let codecs = hub_avro::CanonicalCodecs::register(&registry)
+        .await
+        .unwrap();
+    let payloads: Vec<(String, Vec<u8>)> = events
+        .iter()
+        .map(|e| {
+            (
+                format!("{}{}", stack.prefix, e.contract().topic),
+                codecs.encode(e).unwrap(),
+            )
+        })
+        .collect();
+    let specs: Vec<_> = stack
+        .settings()
+        .topics()
+        .into_iter()
+        .map(|(t, _)| TopicSpec::new(t, hub_schemas::topics::DATA_PARTITIONS))
+        .collect();
+    ensure_topics(&kafka(), &specs).await.unwrap();
+    // One record per produce request, awaited: the local test broker (tansu) reports the high
+    // watermarks of multi-record batches by batch rather than by record, which would make the
+    // `caught_up` check below meaningless.
+    let producer = EventProducer::new(&kafka(), "test", ProducerProfile::LowLatency).unwrap();
+    for (topic, payload) in &payloads {
+        stack.send(&producer, topic, &p, payload).await;
+    }
+
+    let written = |pool: PgPool, p: String| async move {
+        rows(
+            &pool,
+            "SELECT (SELECT count(*) FROM lab_results WHERE person_id = $1) \
+                  + (SELECT count(*) FROM encounters WHERE person_id = $1)",
+            &p,
+        )
+        .await
+    };
+    let mut settings = stack.settings();
+    settings.batch_max_records = 200;
+    // An aborted task leaves its librdkafka client alive (its threads keep heartbeating), which a
+    // killed process would not: with a short poll interval the orphan leaves the group within
+    // seconds, as the broker would drop a killed member after its session timeout.
+    for (key, value) in [
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "1000"),
+        ("max.poll.interval.ms", "6000"),
+    ] {
+        settings
+            .kafka
+            .librdkafka_options
+            .insert(key.to_owned(), value.to_owned());
+    }
+    let service = Service::start(settings.clone()).await;
+    // Kill it as soon as the first batches are in, while the rest are being collected and written.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let at_kill = loop {
+        let n = written(stack.pool.clone(), p.clone()).await;
+        if n > 0 {
+            break n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sink wrote nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    service.abort().await;
+    let after_kill = written(stack.pool.clone(), p.clone()).await;
+    assert!(
+        after_kill < EVENTS,
+        "killed mid-way: {at_kill} written when the kill was decided, {after_kill} after it"
+    );
+
+    // Restarted with the same group: it resumes from the last committed offsets, repeats what
+    // was written but not committed, and the upserts by event id make the repeat harmless.
+    // Past the session timeout: the broker has dropped the killed member before the restart.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let service = Service::start(settings).await;
+    let pool = &stack.pool;
+    eventually(120, "every event after the restart", || async {
+        written(pool.clone(), p.clone()).await >= EVENTS
+    })
+    .await;
+    for topic in [
+        stack.topic::<hub_schemas::LabResult>(),
+        stack.topic::<hub_schemas::Encounter>(),
+    ] {
+        eventually(60, "the committed offsets", || async {
+            stack.caught_up(&topic)
+        })
+        .await;
+    }
+    service.stop().await;
+
+    let mut stored: Vec<String> = sqlx::query_scalar(
+        "SELECT event_id FROM lab_results WHERE person_id = $1 \
+         UNION ALL SELECT event_id FROM encounters WHERE person_id = $1",
+    )
+    .bind(&p)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    stored.sort();
+    let mut expected: Vec<String> = events.iter().map(|e| e.event_id().to_owned()).collect();
+    expected.sort();
+    assert_eq!(stored.len(), expected.len(), "each event exactly once");
+    assert_eq!(stored, expected, "none missing, none extra");
+    let current: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM encounters WHERE person_id = $1 AND is_current")
+            .bind(&p)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        current,
+        EVENTS / 3,
+        "every visit has exactly one current version"
+    );
+    eprintln!(
+        "killed after {after_kill} of {EVENTS} events; all {EVENTS} present once after the restart"
+    );
 }

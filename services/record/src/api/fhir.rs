@@ -32,6 +32,14 @@ macro_rules! fhir_id {
     };
 }
 
+/// A unit written the way UCUM writes units (`mmol/L`, `U/L`, `%`, `10^9/L` read as `10*9/L`),
+/// which is then coded as UCUM; other units (`个/HP`, free text) keep only their display text.
+macro_rules! ucum_like {
+    () => {
+        r"^[A-Za-z0-9.*/%\[\]{}()^-]+$"
+    };
+}
+
 /// `GET /fhir/Patient/{id}`.
 ///
 /// # Errors
@@ -55,16 +63,17 @@ pub async fn everything(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let access = person_read(&state, &headers, &id, "fhir_everything").await?;
+    let base = base_url(&headers);
     let patient = patient_resource(&state, &access).await?;
     let patient_id = patient["id"].as_str().unwrap_or_default().to_owned();
-    let mut entries = vec![entry(patient)];
+    let mut entries = vec![entry(&base, patient)];
     for sql in [ENCOUNTERS, CONDITIONS, OBSERVATIONS] {
         let resources: Vec<Value> = sqlx::query_scalar(sql)
             .bind(&access.ids)
             .bind(&patient_id)
             .fetch_all(&state.pool)
             .await?;
-        entries.extend(resources.into_iter().map(entry));
+        entries.extend(resources.into_iter().map(|r| entry(&base, r)));
     }
     Ok(fhir(json!({
         "resourceType": "Bundle",
@@ -83,9 +92,35 @@ fn fhir(value: Value) -> Response {
     response
 }
 
-fn entry(resource: Value) -> Value {
+/// The service base of absolute `fullUrl`s (FHIR requires them absolute): `http://` or, behind
+/// a proxy that says so, `https://`, the request's `Host` (when it is a plain host name or
+/// address with an optional port; `localhost` otherwise), then `/fhir`.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or_default()
+    };
+    let scheme = if header("x-forwarded-proto").eq_ignore_ascii_case("https") {
+        "https"
+    } else {
+        "http"
+    };
+    let host = header("host");
+    let plain = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    let host = if plain { host } else { "localhost" };
+    format!("{scheme}://{host}/fhir")
+}
+
+fn entry(base: &str, resource: Value) -> Value {
     let url = format!(
-        "{}/{}",
+        "{base}/{}/{}",
         resource["resourceType"].as_str().unwrap_or_default(),
         resource["id"].as_str().unwrap_or_default()
     );
@@ -155,9 +190,20 @@ const CONDITIONS: &str = concat!(
        'system', CASE WHEN code_system LIKE 'ICD10%' THEN 'urn:oid:2.16.156.10011.2.3.3.11.3' \
          ELSE 'urn:hub:code-system:' || lower(code_system) END, \
        'code', code, 'display', code_display)), 'text', code_display), \
+     'verificationStatus', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://terminology.hl7.org/CodeSystem/condition-ver-status', \
+       'code', CASE WHEN diagnosis_type = 'PRELIMINARY' THEN 'provisional' ELSE 'confirmed' END))), \
+     'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://terminology.hl7.org/CodeSystem/condition-category', \
+       'code', 'encounter-diagnosis')))), \
      'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'encounter', (SELECT jsonb_build_object('reference', 'Encounter/' || ",
+    fhir_id!("e.event_id"),
+    ") FROM encounters e WHERE e.person_id = ANY($1) AND e.is_current \
+       AND e.facility_code = d.facility_code AND e.encounter_id = d.encounter_id LIMIT 1), \
+     'onsetDateTime', diagnosed_at, \
      'recordedDate', event_time)) \
-     FROM diagnoses WHERE person_id = ANY($1) AND is_current AND action <> 'REMOVED' ORDER BY event_time"
+     FROM diagnoses d WHERE person_id = ANY($1) AND is_current AND action <> 'REMOVED' ORDER BY event_time"
 );
 
 const OBSERVATIONS: &str = concat!(
@@ -171,13 +217,26 @@ const OBSERVATIONS: &str = concat!(
        'system', 'urn:hub:code-system:' || regexp_replace(lower(test_system), '[^a-z0-9.-]', '-', 'g'), \
        'code', test_code, 'display', test_display)), 'text', coalesce(test_display, test_code)), \
      'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'encounter', (SELECT jsonb_build_object('reference', 'Encounter/' || ",
+    fhir_id!("e.event_id"),
+    ") FROM encounters e WHERE e.person_id = ANY($1) AND e.is_current \
+       AND e.facility_code = l.facility_code AND e.encounter_id = l.encounter_id LIMIT 1), \
      'effectiveDateTime', coalesce(collected_at, event_time), \
-     'valueQuantity', CASE WHEN value_numeric IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object( \
-       'value', value_numeric, 'unit', unit)) END, \
-     'valueString', CASE WHEN value_numeric IS NULL AND value_text <> '' THEN value_text END, \
+     'issued', reported_at, \
+     'valueQuantity', CASE WHEN value_numeric IS NOT NULL \
+       AND value_numeric NOT IN ('NaN', 'Infinity', '-Infinity') THEN jsonb_build_object( \
+       'value', value_numeric, 'unit', unit, \
+       'system', CASE WHEN unit ~ '",
+    ucum_like!(),
+    "' THEN 'http://unitsofmeasure.org' END, \
+       'code', CASE WHEN unit ~ '",
+    ucum_like!(),
+    "' THEN replace(unit, '^', '*') END) END, \
+     'valueString', CASE WHEN (value_numeric IS NULL \
+       OR value_numeric IN ('NaN', 'Infinity', '-Infinity')) AND value_text <> '' THEN value_text END, \
      'referenceRange', CASE WHEN reference_range IS NOT NULL \
        THEN jsonb_build_array(jsonb_build_object('text', reference_range)) END)) \
-     FROM lab_results WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
+     FROM lab_results l WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
 );
 
 #[cfg(test)]

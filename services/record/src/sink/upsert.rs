@@ -51,6 +51,32 @@ impl Column {
     }
 }
 
+/// Whether each row is the newest of the batch's rows of its natural key (event time, then
+/// received at, then event id: the order of `write::current`). Written with the row, so that in
+/// the common case (nothing newer stored) `current` finds every row already right and rewrites
+/// none: an UPDATE of every fresh row would write each row, and each of its index entries, twice.
+/// `current` stays the authority; a wrong guess (a newer version already stored, a tie that the
+/// database's collation orders differently) costs one corrective update.
+fn newest_in_batch<T: Envelope>(rows: &[T]) -> Vec<bool> {
+    let mut best: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let rank = |r: &T| (r.version(), r.event_id().to_owned());
+        best.entry(row.natural_key())
+            .and_modify(|b| {
+                if rank(row) > rank(&rows[*b]) {
+                    *b = i;
+                }
+            })
+            .or_insert(i);
+    }
+    let mut out = vec![false; rows.len()];
+    for i in best.into_values() {
+        out[i] = true;
+    }
+    out
+}
+
 /// The rows of one table, column by column.
 #[derive(Debug)]
 pub struct Upsert<'a, T> {
@@ -78,6 +104,11 @@ impl<'a, T: Envelope> Upsert<'a, T> {
         upsert.bigint("source_offset", |e| Some(e.provenance().source_offset));
         upsert.boolean("synthetic", |e| Some(e.provenance().synthetic));
         upsert.text("natural_key", |e| Some(e.natural_key()));
+        let current = newest_in_batch(rows);
+        upsert.columns.push((
+            "is_current",
+            Column::Bool(current.into_iter().map(Some).collect()),
+        ));
         upsert
     }
 

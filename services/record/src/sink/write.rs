@@ -141,11 +141,16 @@ async fn current<T: Envelope>(
     keys.sort_unstable();
     keys.dedup();
     // `table` is one of this module's constants.
+    // Driven from the keys (one index probe each on `natural_key`, for the newest version and
+    // for the rows to flip), so the cost follows the batch and never the table's size, whatever
+    // the planner's statistics say (a DISTINCT ON over `natural_key = ANY($1)` was planned as
+    // sequential scans of the whole table on a young table).
     let sql = format!(
         "UPDATE {table} x SET is_current = (x.event_id = w.event_id) \
-         FROM (SELECT DISTINCT ON (natural_key) natural_key, event_id FROM {table} \
-               WHERE natural_key = ANY($1) \
-               ORDER BY natural_key, event_time DESC, received_at DESC, event_id DESC) w \
+         FROM (SELECT k.natural_key, (SELECT n.event_id FROM {table} n \
+                 WHERE n.natural_key = k.natural_key \
+                 ORDER BY n.event_time DESC, n.received_at DESC, n.event_id DESC LIMIT 1) AS event_id \
+               FROM unnest($1::text[]) AS k(natural_key)) w \
          WHERE x.natural_key = w.natural_key AND x.is_current IS DISTINCT FROM (x.event_id = w.event_id)"
     );
     sqlx::query(AssertSqlSafe(sql))

@@ -222,6 +222,18 @@ impl Service {
         }
     }
 
+    /// Kills the service without a graceful shutdown: the task running the sink is aborted
+    /// wherever it is (collecting, writing, committing), as a crash would stop it. The sink's
+    /// open transaction is dropped (rolled back) and nothing further is stored or committed.
+    pub async fn abort(mut self) {
+        // Aborted before the stop sender is dropped, so that no shutdown signal is ever seen.
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+            let _ = handle.await;
+        }
+        self.stop.take();
+    }
+
     /// Stops the service and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
