@@ -9,7 +9,7 @@
 //! remaining records are purged (their senders get `AR` and resend, which is what a failed
 //! delivery means anyway); it is dropped on its own thread, as librdkafka's teardown blocks.
 
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::RDKafkaErrorCode;
@@ -17,8 +17,11 @@ use rdkafka::error::RDKafkaErrorCode;
 use crate::error::{ErrorKind, KafkaFailure};
 use crate::producer::{EventProducer, ProducerProfile};
 use crate::settings::KafkaSettings;
+use hub_telemetry::Health;
 use prometheus::{IntCounter, Registry};
-use tracing::warn;
+use rdkafka::producer::Producer;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
 /// Shortest time between two replacements.
 pub const MIN_RESET_INTERVAL: Duration = Duration::from_secs(5);
@@ -111,6 +114,33 @@ impl ResettableProducer {
                 warn!(error = %failure.error, "Kafka producer replaced after a delivery error.");
             }
             Err(e) => warn!(error = %e, "Cannot replace the Kafka producer."),
+        }
+    }
+}
+
+impl ResettableProducer {
+    /// Keeps `health` ready while the broker answers a metadata request (checked every few
+    /// seconds with the current producer) and until `stop` is cancelled.
+    pub async fn watch_broker(self: Arc<Self>, health: Health, stop: CancellationToken) {
+        loop {
+            let probe = self.get();
+            let reachable = tokio::task::spawn_blocking(move || {
+                probe
+                    .inner()
+                    .client()
+                    .fetch_metadata(None, Duration::from_secs(3))
+                    .is_ok()
+            })
+            .await
+            .unwrap_or(false);
+            if reachable != health.is_ready() {
+                info!(ready = reachable, "Broker reachability changed.");
+            }
+            health.set_ready(reachable && !stop.is_cancelled());
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
         }
     }
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hub_kafka::admin::{TopicSpec, ensure_topics};
-use hub_kafka::rdkafka::producer::Producer;
 use hub_telemetry::Telemetry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -210,11 +209,9 @@ impl Connector {
             telemetry.router(),
             admin_stop.clone().cancelled_owned(),
         ));
-        let readiness = tokio::spawn(watch_broker(
-            Arc::clone(&producer),
-            telemetry.clone(),
-            stop.clone(),
-        ));
+        let readiness = tokio::spawn(
+            Arc::clone(&producer).watch_broker(telemetry.health().clone(), stop.clone()),
+        );
         let tracker = TaskTracker::new();
         for listener in listeners {
             info!(address = ?listener.local_addr().ok(), facility = %listener.ingest.facility,
@@ -280,35 +277,5 @@ async fn create_topics(settings: &Settings) {
         // Not fatal: senders get AR until the broker and topics are there.
         Ok(Err(e)) => warn!(error = %e, "Cannot create topics at start-up."),
         Err(_) => warn!("Creating topics timed out at start-up."),
-    }
-}
-
-/// Ready while the broker answers a metadata request (checked every few seconds).
-async fn watch_broker(
-    producer: Arc<SharedProducer>,
-    telemetry: Telemetry,
-    stop: CancellationToken,
-) {
-    loop {
-        let probe = producer.get();
-        let reachable = tokio::task::spawn_blocking(move || {
-            probe
-                .inner()
-                .client()
-                .fetch_metadata(None, Duration::from_secs(3))
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false);
-        if reachable != telemetry.health().is_ready() {
-            info!(ready = reachable, "Broker reachability changed.");
-        }
-        telemetry
-            .health()
-            .set_ready(reachable && !stop.is_cancelled());
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(Duration::from_secs(5)) => {}
-        }
     }
 }
