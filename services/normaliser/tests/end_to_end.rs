@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use hub_avro::{EventCodec, RegistryClient};
+use common::{FACILITY, Raw, Stack, golden, send_raw, settings, stack, start};
 use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_kafka::consumer::{HubConsumer, Isolation};
 use hub_kafka::headers;
@@ -15,183 +17,34 @@ use hub_kafka::rdkafka::Message;
 use hub_kafka::rdkafka::message::{Header, Headers, OwnedHeaders};
 use hub_kafka::{EventProducer, KafkaSettings, OutRecord, ProducerProfile};
 use hub_schemas::{CanonicalEvent, IdentityLink, LabResult, Person};
-use hub_test_utils::{TestDatabase, kafka_bootstrap, random_name};
-use normaliser::Settings;
-
-const FACILITY: &str = "H21028100001";
-
-fn golden(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../crates/hub-hl7/tests/golden/{name}.hl7",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(path).unwrap()
-}
+use hub_test_utils::{kafka_bootstrap, random_name};
 
 fn kafka() -> KafkaSettings {
     KafkaSettings::with_bootstrap(kafka_bootstrap())
 }
 
-/// Writes raw messages as the HL7 connector would: original bytes, envelope headers.
-async fn send_raw(topic: &str, messages: &[(&str, &str, Vec<u8>)]) {
-    let producer =
-        EventProducer::new(&kafka(), "test-connector", ProducerProfile::LowLatency).unwrap();
-    for (message_id, charset, payload) in messages {
-        let key = format!("{FACILITY}:{message_id}");
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: headers::FACILITY,
-                value: Some(FACILITY),
-            })
-            .insert(Header {
-                key: headers::SOURCE,
-                value: Some("his"),
-            })
-            .insert(Header {
-                key: headers::CONTENT_TYPE,
-                value: Some("x-application/hl7-v2+er7"),
-            })
-            .insert(Header {
-                key: headers::CHARSET,
-                value: Some(*charset),
-            })
-            .insert(Header {
-                key: headers::RECEIVED_AT,
-                value: Some("2026-11-23T08:00:00+08:00"),
-            })
-            .insert(Header {
-                key: headers::MESSAGE_ID,
-                value: Some(*message_id),
-            })
-            .insert(Header {
-                key: headers::SYNTHETIC,
-                value: Some("true"),
-            });
-        producer
-            .send(OutRecord {
-                topic,
-                key: key.as_bytes(),
-                payload,
-                headers: Some(headers),
-            })
-            .await
-            .unwrap();
-    }
-}
-
-struct Stack {
-    _registry_db: TestDatabase,
-    empi_db: TestDatabase,
-    registry: schema_registry::Running,
-}
-
-async fn stack() -> Stack {
-    hub_telemetry::init_tracing(hub_telemetry::LogFormat::Plain);
-    let registry_db = TestDatabase::create().await.unwrap();
-    let empi_db = TestDatabase::create().await.unwrap();
-    let registry = schema_registry::spawn(schema_registry::Settings {
-        database_url: registry_db.url().to_owned().into(),
-        ..schema_registry::Settings::default()
-    })
-    .await
-    .unwrap();
-    Stack {
-        _registry_db: registry_db,
-        empi_db,
-        registry,
-    }
-}
-
-/// Runs the normaliser on `raw_topic` with `group` until `expected` canonical events of this test
-/// were read back (or fails after 60 s); returns the decoded events of the wanted types.
+/// Starts a normaliser on `raw_topic` in consumer group `group`; abort the handle to kill it.
 async fn normalise(
     stack: &Stack,
     raw_topic: &str,
     group: &str,
 ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
-    let settings = Settings {
-        kafka: kafka(),
-        registry_url: stack.registry.url.clone(),
-        database_url: stack.empi_db.url().to_owned().into(),
-        pseudonym_key: "test-pseudonym-key-0123456789".to_owned().into(),
-        terminology_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/terminology").into(),
-        input_topics: vec![raw_topic.to_owned()],
-        group_id: group.to_owned(),
-        ..Settings::default()
-    };
-    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(normaliser::run(settings, admin, async {
-        let _ = stopped.await;
-    }));
-    // Keep the stop sender alive inside a task that ends with the test.
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(120)).await;
-        let _ = stop.send(());
-    });
-    handle
+    let mut settings = settings(stack, &kafka(), raw_topic);
+    group.clone_into(&mut settings.group_id);
+    start(settings).await
 }
 
-/// Reads a canonical topic and keeps the events derived from `raw_topic`: at least `wanted`,
-/// and everything else that arrives until the topic has been quiet for 3 s.
+/// The events of `raw_topic` on `T`'s canonical topic: at least `wanted`, then whatever else
+/// arrives until the topic has been quiet for 3 s.
 async fn read<T: CanonicalEvent + Clone>(registry: &str, raw_topic: &str, wanted: usize) -> Vec<T> {
-    read_until_quiet(registry, raw_topic, wanted, Duration::from_secs(3)).await
-}
-
-/// [`read`] with the quiet period given (zero: return as soon as `wanted` arrived).
-async fn read_until_quiet<T: CanonicalEvent + Clone>(
-    registry: &str,
-    raw_topic: &str,
-    wanted: usize,
-    quiet: Duration,
-) -> Vec<T> {
-    let codec = EventCodec::<T>::register(RegistryClient::new(registry).unwrap())
-        .await
-        .unwrap();
-    let consumer = HubConsumer::subscribe(
+    common::read(
         &kafka(),
-        "test-reader",
-        &random_name("reader"),
-        &[T::CONTRACT.topic],
-        Isolation::ReadCommitted,
+        registry,
+        raw_topic,
+        wanted,
+        Duration::from_secs(3),
     )
-    .unwrap();
-    let mut found = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if found.len() >= wanted && quiet.is_zero() {
-            break;
-        }
-        let remaining = if found.len() >= wanted {
-            // Enough seen: keep reading until the topic stays quiet, to catch any surplus.
-            quiet
-        } else {
-            deadline.saturating_duration_since(tokio::time::Instant::now())
-        };
-        if found.len() >= wanted && tokio::time::Instant::now() > deadline {
-            break;
-        }
-        let Ok(next) = tokio::time::timeout(remaining, consumer.recv()).await else {
-            assert!(
-                found.len() >= wanted,
-                "only {} of {wanted} {} events",
-                found.len(),
-                T::CONTRACT.entity
-            );
-            break;
-        };
-        let Ok(message) = next else {
-            // The topic may not exist until the normaliser created it.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            continue;
-        };
-        let event: T = codec.decode(message.payload().unwrap()).await.unwrap();
-        let value = serde_json::to_value(&event).unwrap();
-        if value["provenance"]["source_topic"] == raw_topic {
-            found.push(event);
-        }
-    }
-    found
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,10 +55,11 @@ async fn raw_hl7_becomes_canonical_events_and_a_replay_converges() {
         .await
         .unwrap();
     send_raw(
+        &kafka(),
         &raw_topic,
         &[
-            ("ADT-1", "UTF-8", golden("adt_a01_inpatient_dg1")),
-            ("ORU-1", "UTF-8", golden("oru_r01_lab_panel")),
+            Raw::new("ADT-1", golden("adt_a01_inpatient_dg1")),
+            Raw::new("ORU-1", golden("oru_r01_lab_panel")),
         ],
     )
     .await;
@@ -255,14 +109,14 @@ async fn bad_input_goes_to_the_dead_letter_topic_and_the_partition_moves_on() {
         .await
         .unwrap();
     send_raw(
+        &kafka(),
         &raw_topic,
         &[
-            (
-                "BAD-1",
-                "UTF-8",
-                b"this is not HL7 at all \xff\xfe".to_vec(),
-            ),
-            ("ADT-2", "GB18030", golden("adt_a01_gb18030")),
+            Raw::new("BAD-1", b"this is not HL7 at all \xff\xfe".to_vec()),
+            Raw {
+                charset: "GB18030".into(),
+                ..Raw::new("ADT-2", golden("adt_a01_gb18030"))
+            },
         ],
     )
     .await;
@@ -329,20 +183,22 @@ async fn a_normaliser_killed_mid_stream_loses_nothing_after_restart() {
         .await
         .unwrap();
     let oru = golden("oru_r01_lab_panel");
-    let messages: Vec<(String, Vec<u8>)> = (0..150)
-        .map(|i| (format!("ORU-{i}"), oru.clone()))
+    let messages: Vec<Raw> = (0..150)
+        .map(|i| Raw::new(format!("ORU-{i}"), oru.clone()))
         .collect();
-    let borrowed: Vec<(&str, &str, Vec<u8>)> = messages
-        .iter()
-        .map(|(id, p)| (id.as_str(), "UTF-8", p.clone()))
-        .collect();
-    send_raw(&raw_topic, &borrowed).await;
+    send_raw(&kafka(), &raw_topic, &messages).await;
 
     let group = random_name("norm");
     let first = normalise(&stack, &raw_topic, &group).await;
     // Let it get some way, then kill it without any shutdown (no drain, no final commit).
-    let some: Vec<LabResult> =
-        read_until_quiet(&stack.registry.url, &raw_topic, 13, Duration::ZERO).await;
+    let some: Vec<LabResult> = common::read(
+        &kafka(),
+        &stack.registry.url,
+        &raw_topic,
+        13,
+        Duration::ZERO,
+    )
+    .await;
     first.abort();
     let _ = first.await;
 

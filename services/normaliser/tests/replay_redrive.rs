@@ -103,9 +103,8 @@ async fn a_window_replay_processes_only_the_messages_received_inside_it() {
     let messages: Vec<Raw> = days
         .iter()
         .map(|day| Raw {
-            id: format!("ORU-DAY-{day}"),
             received_at: format!("2026-11-{day}T08:00:00+08:00"),
-            payload: golden("oru_r01_lab_panel"),
+            ..Raw::new(format!("ORU-DAY-{day}"), golden("oru_r01_lab_panel"))
         })
         .collect();
     send_raw(&kafka(), &topic, &messages).await;

@@ -31,6 +31,8 @@ pub fn golden(name: &str) -> Vec<u8> {
 pub struct Raw {
     pub id: String,
     pub received_at: String,
+    /// `hub-charset` (UTF-8 unless a test says otherwise).
+    pub charset: String,
     pub payload: Vec<u8>,
 }
 
@@ -39,6 +41,7 @@ impl Raw {
         Self {
             id: id.into(),
             received_at: "2026-11-23T08:00:00+08:00".into(),
+            charset: "UTF-8".into(),
             payload,
         }
     }
@@ -54,7 +57,7 @@ pub async fn send_raw(kafka: &KafkaSettings, topic: &str, messages: &[Raw]) {
             (headers::FACILITY, FACILITY),
             (headers::SOURCE, "lab"),
             (headers::CONTENT_TYPE, headers::HL7_V2_ER7),
-            (headers::CHARSET, "UTF-8"),
+            (headers::CHARSET, raw.charset.as_str()),
             (headers::RECEIVED_AT, raw.received_at.as_str()),
             (headers::MESSAGE_ID, raw.id.as_str()),
             (headers::SYNTHETIC, "true"),
