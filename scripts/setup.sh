@@ -3,6 +3,8 @@
 # does nothing for what is already there. Safe to run again. Everything it builds or downloads is
 # cached outside the repository, under $HUB_CACHE (default ~/.cache/county-health-hub):
 #   - PostgreSQL: the machine's server if 127.0.0.1:5432 answers; else Debian's package, started.
+#   - MariaDB (front-end-processor tables of connector-table): the machine's server if
+#     127.0.0.1:3306 answers; else Debian's mariadb-server, started, root allowed from loopback.
 #   - tansu 0.6.0, a Kafka-protocol broker from crates.io (about ten minutes to build, once).
 #   - a Python virtualenv with confluent-kafka, the third-party client of the interop test.
 set -euo pipefail
@@ -48,6 +50,25 @@ ensure_postgres() {
   log "PostgreSQL did not start"; exit 1
 }
 
+ensure_mariadb() {
+  if (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+    log "MariaDB/MySQL answers on 127.0.0.1:3306"
+    return
+  fi
+  if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    log "installing MariaDB from Debian's packages"
+    apt_install mariadb-server mariadb-client
+  fi
+  log "starting MariaDB"
+  as_root /etc/init.d/mariadb start >/dev/null || true
+  for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null && break; sleep 1; done
+  (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null || { log "MariaDB did not start"; exit 1; }
+  # As for PostgreSQL: a development machine, root without a password from loopback only (the
+  # packaged root authenticates by unix socket, which this connects through).
+  as_root mariadb -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+    GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+}
+
 ensure_build_tools() {
   local missing=()
   command -v cc >/dev/null || missing+=(build-essential)
@@ -91,6 +112,7 @@ ensure_python() {
 
 ensure_build_tools
 ensure_postgres
+ensure_mariadb
 ensure_python
 ensure_tansu
 command -v cargo-nextest >/dev/null 2>&1 || log "cargo-nextest not found: tests will run with cargo test"
