@@ -17,6 +17,7 @@ pub mod consumer;
 pub mod dlq;
 pub mod error;
 pub mod headers;
+pub mod lag;
 pub mod producer;
 pub mod resettable;
 pub mod settings;

@@ -20,7 +20,7 @@
 //! or dead letter to envelope), [`intake`] (which messages a loop takes), [`pipeline`] (pure
 //! stages plus the EMPI), [`process`] (pipeline + encoding + retries), [`identity_events`],
 //! [`codecs`], [`runner`] and [`exactly_once`] (the loops), [`catchup`] (when a bounded run is
-//! done), [`lag`] (consumer lag gauge), [`metrics`]. Every setting is documented in
+//! done), [`metrics`]. Every setting is documented in
 //! `normaliser.example.yaml`.
 
 pub mod catchup;
@@ -32,7 +32,6 @@ pub mod envelope;
 pub mod exactly_once;
 pub mod identity_events;
 pub mod intake;
-pub mod lag;
 pub mod metrics;
 pub mod pipeline;
 pub mod process;
@@ -47,7 +46,7 @@ use hub_kafka::TransactionalProducer;
 use hub_kafka::consumer::{HubConsumer, Isolation};
 use hub_schemas::topics::dlq_topic;
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::info;
 
 pub use settings::Settings;
 
@@ -78,22 +77,14 @@ pub async fn run(
         &topics,
         Isolation::ReadUncommitted,
     )?;
-    let lag = match (
+    let lag = hub_kafka::lag::spawn(
+        &settings.kafka,
+        "normaliser-lag",
+        &settings.group_id,
+        &settings.input_topics,
+        metrics.consumer_lag.clone(),
         settings.lag_interval_secs,
-        lag::LagMonitor::new(
-            &settings.kafka,
-            &settings.group_id,
-            &settings.input_topics,
-            metrics.consumer_lag.clone(),
-        ),
-    ) {
-        (0, _) => None,
-        (secs, Ok(monitor)) => Some(tokio::spawn(monitor.run(Duration::from_secs(secs)))),
-        (_, Err(e)) => {
-            warn!(error = %e, "Consumer lag will not be reported.");
-            None
-        }
-    };
+    );
 
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_server = tokio::spawn(hub_telemetry::serve(admin, telemetry.router(), async {

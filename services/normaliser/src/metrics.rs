@@ -54,14 +54,7 @@ impl Metrics {
             "1 when consume-transform-produce runs in Kafka transactions, 0 when at-least-once.",
         )?;
         registry.register(Box::new(exactly_once.clone()))?;
-        let consumer_lag = IntGaugeVec::new(
-            Opts::new(
-                "hub_kafka_consumer_lag_messages",
-                "Input messages after the group's committed offset (high watermark - committed).",
-            ),
-            &["topic", "partition"],
-        )?;
-        registry.register(Box::new(consumer_lag.clone()))?;
+        let consumer_lag = hub_kafka::lag::register_gauge(registry)?;
         Ok(Self {
             exactly_once,
             consumer_lag,

@@ -9,9 +9,9 @@ mod common;
 use common::{Raw, golden, send_raw};
 use hub_kafka::KafkaSettings;
 use hub_kafka::admin::{TopicSpec, ensure_topics};
+use hub_kafka::lag::LagMonitor;
 use hub_test_utils::{kafka_bootstrap, random_name};
 use normaliser::Settings;
-use normaliser::lag::LagMonitor;
 use normaliser::settings::Transactions;
 use prometheus::{IntGaugeVec, Opts};
 
@@ -51,6 +51,7 @@ async fn the_lag_gauge_counts_the_unread_messages() {
     let gauge = IntGaugeVec::new(Opts::new("lag", "lag"), &["topic", "partition"]).unwrap();
     let monitor = LagMonitor::new(
         &kafka(),
+        "normaliser-lag",
         &random_name("norm"),
         std::slice::from_ref(&topic),
         gauge.clone(),

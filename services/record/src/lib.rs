@@ -118,6 +118,21 @@ pub async fn run(
     } else {
         None
     };
+    let lag = match sink {
+        Some(_) => hub_kafka::lag::spawn(
+            &settings.kafka,
+            "record-lag",
+            &settings.group_id,
+            &settings
+                .topics()
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect::<Vec<_>>(),
+            hub_kafka::lag::register_gauge(telemetry.registry())?,
+            settings.lag_interval_secs,
+        ),
+        None => None,
+    };
     telemetry.health().set_ready(true);
     info!(sink = settings.sink_enabled, "Record service running.");
 
@@ -129,6 +144,9 @@ pub async fn run(
         }
     };
     telemetry.health().set_ready(false);
+    if let Some(lag) = lag {
+        lag.abort();
+    }
     let _ = stop_tx.send(true);
     if let Ok(Err(e)) = server.await {
         return Err(RunError::Serve(e));

@@ -32,6 +32,9 @@ pub struct Settings {
     pub batch_max_records: usize,
     /// Longest wait for a batch to fill, in milliseconds, counted from its first record.
     pub batch_max_wait_ms: u64,
+    /// Seconds between samples of the sink's consumer lag (`hub_kafka_consumer_lag_messages`);
+    /// 0 turns it off.
+    pub lag_interval_secs: u64,
     /// Run the sink (false: serve the API only, e.g. a read replica).
     pub sink_enabled: bool,
     /// Address of the query API, `/openapi.json`, `/metrics`, `/healthz` and `/readyz`.
@@ -56,6 +59,7 @@ impl Default for Settings {
             group_id: "record".to_owned(),
             batch_max_records: 500,
             batch_max_wait_ms: 200,
+            lag_interval_secs: 15,
             sink_enabled: true,
             listen: "127.0.0.1:9310".to_owned(),
             tokens: Vec::new(),

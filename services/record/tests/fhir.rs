@@ -1,5 +1,6 @@
 //! The FHIR R4 export checked by a library nobody here wrote: the `Patient/{id}/$everything`
-//! Bundle of a sample person (encounters, diagnoses, lab results) is parsed and checked by the
+//! Bundle of a sample person (encounters, diagnoses, lab results, an imaging study with its
+//! report, settlements and a reversal) is parsed and checked by the
 //! Python `fhir.resources` package (6.4.0, FHIR 4.0.1) through `tests/fhir_validate.py`, once as
 //! the administrator (identifiers in full) and once as a clinician (identifiers masked).
 //! The interpreter comes from `HUB_INTEROP_PYTHON` (the hub's test venv, see
@@ -15,7 +16,8 @@ use common::fixture::api;
 use common::*;
 use hub_schemas::{
     AnyEvent, CodedValue, Diagnosis, DiagnosisAction, DiagnosisCodeSystem, DiagnosisType,
-    EncounterAction, EncounterClass, LabResult, LabResultStatus,
+    EncounterAction, EncounterClass, ImagingReport, ImagingReportStatus, ImagingStudy,
+    ImagingStudyStatus, LabResult, LabResultStatus,
 };
 use record::sink::write::Batch;
 use reqwest::StatusCode;
@@ -131,6 +133,66 @@ async fn everything_bundle_parses_with_fhir_resources() {
         ..lab(&format!("{p}-hbs"), &p, &f, T0 + 3 * HOUR, "x")
     };
     batch.push(AnyEvent::LabResult(hbsag));
+    // A CT study from the shared imaging centre with its final report.
+    let study = ImagingStudy {
+        event_id: format!("{p}-ct"),
+        person_id: p.clone(),
+        facility_code: f.clone(),
+        event_time: T0 + 4 * HOUR,
+        provenance: provenance(T0 + 4 * HOUR),
+        order_id: format!("RIS-{p}"),
+        accession_number: Some("ACC0001".into()),
+        study_instance_uid: Some("1.2.156.112605.1.20260101.1".into()),
+        encounter_id: Some(format!("V-{p}")),
+        status: ImagingStudyStatus::Completed,
+        modality: Some("CT".into()),
+        performed_at: Some(T0 + 4 * HOUR),
+        series_count: Some(2),
+        instance_count: Some(240),
+        ..ImagingStudy::default()
+    };
+    batch.push(AnyEvent::ImagingStudy(study));
+    let report = ImagingReport {
+        event_id: format!("{p}-ct-report"),
+        person_id: p.clone(),
+        facility_code: f.clone(),
+        event_time: T0 + 6 * HOUR,
+        provenance: provenance(T0 + 6 * HOUR),
+        order_id: format!("RIS-{p}"),
+        report_id: Some("RPT0001".into()),
+        report_status: ImagingReportStatus::Final,
+        modality: Some("CT".into()),
+        findings: Some("双肺纹理清晰".into()),
+        impression: Some("胸部CT未见异常".into()),
+        reported_at: Some(T0 + 6 * HOUR),
+        ..ImagingReport::default()
+    };
+    batch.push(AnyEvent::ImagingReport(report));
+    // An inpatient settlement, and an outpatient one that the bureau reversed.
+    batch.push(AnyEvent::Settlement(settlement(
+        &format!("{p}-setl1"),
+        &p,
+        &f,
+        T0 + 50 * HOUR,
+        &format!("S1-{p}"),
+        None,
+    )));
+    batch.push(AnyEvent::Settlement(settlement(
+        &format!("{p}-setl2"),
+        &p,
+        &f,
+        T0 + 100 * HOUR,
+        &format!("S2-{p}"),
+        None,
+    )));
+    batch.push(AnyEvent::Settlement(settlement(
+        &format!("{p}-setl2-rev"),
+        &p,
+        &f,
+        T0 + 101 * HOUR,
+        &format!("R2-{p}"),
+        Some(&format!("S2-{p}")),
+    )));
     batch.deduped().write(&api.pool).await.unwrap();
 
     let path = format!("/fhir/Patient/{p}/$everything");
@@ -145,6 +207,25 @@ async fn everything_bundle_parses_with_fhir_resources() {
     assert_eq!(
         counts["Observation"], 9,
         "seven glucose, WBC, HBsAg: {report}"
+    );
+    assert_eq!(counts["ImagingStudy"], 1, "{report}");
+    assert_eq!(counts["DiagnosticReport"], 1, "{report}");
+    assert_eq!(
+        counts["ExplanationOfBenefit"], 2,
+        "two settlements, the reversal is not a claim: {report}"
+    );
+    let eob_status: Vec<&str> = admin["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "ExplanationOfBenefit")
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        eob_status,
+        ["active", "cancelled"],
+        "the reversed one is cancelled"
     );
 
     let (status, clinician) = api

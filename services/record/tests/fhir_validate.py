@@ -37,6 +37,13 @@ CLINICAL_STATUS = {"active", "recurrence", "relapse", "inactive", "remission", "
 # A UCUM expression: no spaces, only the characters UCUM's grammar allows.
 UCUM_CODE = re.compile(r"^[A-Za-z0-9.*/%\[\]{}()'^+-]+$")
 ABSOLUTE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+IMAGING_STATUS = {"registered", "available", "cancelled", "entered-in-error", "unknown"}
+REPORT_STATUS = {
+    "registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
+    "cancelled", "entered-in-error", "unknown",
+}
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+DICOM_UID = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
 FULL_ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 
 
@@ -151,8 +158,30 @@ def check(raw, unmasked):
             for rr in r.referenceRange or []:
                 if rr.low is None and rr.high is None and rr.text is None:
                     problem(where, "obs-3: referenceRange needs low, high or text")
-        elif rt in ("DiagnosticReport", "ImagingStudy"):
+        elif rt == "ImagingStudy":
             subject(where, r)
+            if r.status not in IMAGING_STATUS:
+                problem(where, f"status {r.status!r}")
+            for m in r.modality or []:
+                if m.system != DICOM_DCM or not m.code:
+                    problem(where, f"modality must be coded in DICOM DCM, got {m.dict()}")
+            for ident in r.identifier or []:
+                if ident.system == "urn:dicom:uid" and not DICOM_UID.match(ident.value or ""):
+                    problem(where, f"study UID {ident.value!r} is not urn:oid:<dotted digits>")
+        elif rt == "DiagnosticReport":
+            subject(where, r)
+            if r.status not in REPORT_STATUS:
+                problem(where, f"status {r.status!r}")
+            for ref in r.imagingStudy or []:
+                if ref.reference not in by_ref:
+                    problem(where, f"imagingStudy {ref.reference} is not in the Bundle")
+        elif rt == "ExplanationOfBenefit":
+            subject(where, r, "patient")
+            if r.outcome not in ("queued", "complete", "error", "partial"):
+                problem(where, f"outcome {r.outcome!r}")
+            for t in r.total or []:
+                if t.amount is None or t.amount.currency != "CNY" or t.amount.value is None:
+                    problem(where, "every total needs an amount in CNY")
 
     return {
         "ok": not problems,

@@ -1,5 +1,7 @@
 //! FHIR R4 export: `Patient/{id}` and `Patient/{id}/$everything` (a searchset Bundle with the
-//! Patient, its Encounters, active Conditions and current lab Observations). Identifiers follow
+//! Patient, its Encounters, active Conditions, current lab Observations, ImagingStudies and their
+//! DiagnosticReports, and an ExplanationOfBenefit per insurance settlement: a settlement is the
+//! bureau's adjudicated result, which FHIR models as an EOB rather than a Claim). Identifiers follow
 //! the masking rule of the JSON API (unmasked for admins only). Resource ids are the record's ids
 //! made FHIR-safe (`[A-Za-z0-9.-]{1,64}`, an md5 for longer ones).
 
@@ -67,7 +69,14 @@ pub async fn everything(
     let patient = patient_resource(&state, &access).await?;
     let patient_id = patient["id"].as_str().unwrap_or_default().to_owned();
     let mut entries = vec![entry(&base, patient)];
-    for sql in [ENCOUNTERS, CONDITIONS, OBSERVATIONS] {
+    for sql in [
+        ENCOUNTERS,
+        CONDITIONS,
+        OBSERVATIONS,
+        IMAGING_STUDIES,
+        IMAGING_REPORTS,
+        SETTLEMENTS,
+    ] {
         let resources: Vec<Value> = sqlx::query_scalar(sql)
             .bind(&access.ids)
             .bind(&patient_id)
@@ -237,6 +246,108 @@ const OBSERVATIONS: &str = concat!(
      'referenceRange', CASE WHEN reference_range IS NOT NULL \
        THEN jsonb_build_array(jsonb_build_object('text', reference_range)) END)) \
      FROM lab_results l WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
+);
+
+/// DICOM modality codes are coded in DICOM's controlled terminology; a study without a Study
+/// Instance UID (an order not yet performed) is `registered`.
+const IMAGING_STUDIES: &str = concat!(
+    "SELECT jsonb_strip_nulls(jsonb_build_object('resourceType', 'ImagingStudy', 'id', ",
+    fhir_id!("event_id"),
+    ", 'identifier', jsonb_path_query_array(jsonb_build_array( \
+       CASE WHEN study_instance_uid ~ '^[0-9]+(\\.[0-9]+)*$' THEN jsonb_build_object( \
+         'system', 'urn:dicom:uid', 'value', 'urn:oid:' || study_instance_uid) END, \
+       CASE WHEN accession_number <> '' THEN jsonb_build_object('type', jsonb_build_object( \
+         'coding', jsonb_build_array(jsonb_build_object( \
+           'system', 'http://terminology.hl7.org/CodeSystem/v2-0203', 'code', 'ACSN'))), \
+         'value', accession_number) END, \
+       jsonb_build_object('use', 'usual', 'value', order_id)), '$[*] ? (@ != null)'), \
+     'status', CASE status WHEN 'COMPLETED' THEN 'available' WHEN 'CANCELLED' THEN 'cancelled' \
+       WHEN 'UNKNOWN' THEN 'unknown' ELSE 'registered' END, \
+     'modality', CASE WHEN modality ~ '^[A-Z]{2,3}$' THEN jsonb_build_array(jsonb_build_object( \
+       'system', 'http://dicom.nema.org/resources/ontology/DCM', 'code', modality)) END, \
+     'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'encounter', (SELECT jsonb_build_object('reference', 'Encounter/' || ",
+    fhir_id!("e.event_id"),
+    ") FROM encounters e WHERE e.person_id = ANY($1) AND e.is_current \
+       AND e.facility_code = s.facility_code AND e.encounter_id = s.encounter_id LIMIT 1), \
+     'started', performed_at, \
+     'numberOfSeries', series_count, \
+     'numberOfInstances', instance_count, \
+     'procedureCode', CASE WHEN procedure_code <> '' THEN jsonb_build_array(jsonb_build_object( \
+       'coding', jsonb_build_array(jsonb_build_object('system', 'urn:hub:code-system:procedure', \
+         'code', procedure_code, 'display', procedure_display)), 'text', procedure_display)) END, \
+     'description', procedure_display, \
+     'location', jsonb_build_object('identifier', jsonb_build_object( \
+       'system', 'urn:oid:2.16.156.10011.1.5', \
+       'value', coalesce(performing_facility_code, facility_code))))) \
+     FROM imaging_studies s WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
+);
+
+/// An imaging report: LOINC 18748-4 (diagnostic imaging study), its impression (or findings)
+/// as the conclusion, linked to its study when the study is in the record.
+const IMAGING_REPORTS: &str = concat!(
+    "SELECT jsonb_strip_nulls(jsonb_build_object('resourceType', 'DiagnosticReport', 'id', ",
+    fhir_id!("event_id"),
+    ", 'identifier', jsonb_build_array(jsonb_build_object('value', coalesce(report_id, order_id))), \
+     'status', CASE report_status WHEN 'FINAL' THEN 'final' WHEN 'PRELIMINARY' THEN 'preliminary' \
+       WHEN 'CORRECTED' THEN 'corrected' WHEN 'CANCELLED' THEN 'cancelled' ELSE 'unknown' END, \
+     'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://terminology.hl7.org/CodeSystem/v2-0074', 'code', 'RAD')))), \
+     'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://loinc.org', 'code', '18748-4', 'display', 'Diagnostic imaging study'))), \
+     'subject', jsonb_build_object('reference', 'Patient/' || $2), \
+     'encounter', (SELECT jsonb_build_object('reference', 'Encounter/' || ",
+    fhir_id!("e.event_id"),
+    ") FROM encounters e WHERE e.person_id = ANY($1) AND e.is_current \
+       AND e.facility_code = r.facility_code AND e.encounter_id = r.encounter_id LIMIT 1), \
+     'effectiveDateTime', event_time, \
+     'issued', reported_at, \
+     'performer', jsonb_build_array(jsonb_build_object('identifier', jsonb_build_object( \
+       'system', 'urn:oid:2.16.156.10011.1.5', 'value', facility_code))), \
+     'imagingStudy', (SELECT jsonb_build_array(jsonb_build_object('reference', 'ImagingStudy/' || ",
+    fhir_id!("s.event_id"),
+    ")) FROM imaging_studies s WHERE s.person_id = ANY($1) AND s.is_current \
+       AND s.facility_code = r.facility_code AND s.order_id = r.order_id LIMIT 1), \
+     'conclusion', nullif(coalesce(nullif(impression, ''), findings), ''))) \
+     FROM imaging_reports r WHERE person_id = ANY($1) AND is_current ORDER BY event_time"
+);
+
+/// An insurance settlement as an ExplanationOfBenefit: the insured's insurance area
+/// (`insuplc_admdvs`, GB/T 2260) as the insurer, the medical institution as the provider, amounts
+/// from fen to CNY. A reversed or cancelled settlement is `cancelled`; the reversal itself is not
+/// exported (it is the reason, not a claim).
+const SETTLEMENTS: &str = concat!(
+    "SELECT jsonb_strip_nulls(jsonb_build_object('resourceType', 'ExplanationOfBenefit', 'id', ",
+    fhir_id!("event_id"),
+    ", 'identifier', jsonb_build_array(jsonb_build_object( \
+       'system', 'urn:hub:nhsa:setl_id', 'value', setl_id)), \
+     'status', CASE WHEN reversed_by IS NOT NULL THEN 'cancelled' ELSE 'active' END, \
+     'type', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object( \
+       'system', 'http://terminology.hl7.org/CodeSystem/claim-type', \
+       'code', CASE WHEN inpatient THEN 'institutional' ELSE 'professional' END))), \
+     'use', 'claim', \
+     'patient', jsonb_build_object('reference', 'Patient/' || $2), \
+     'created', setl_time, \
+     'insurer', jsonb_build_object('identifier', jsonb_build_object( \
+       'system', 'urn:hub:code-system:gb-t-2260', 'value', insuplc_admdvs)), \
+     'provider', jsonb_build_object('identifier', jsonb_build_object( \
+       'system', 'urn:oid:2.16.156.10011.1.5', 'value', fixmedins_code)), \
+     'outcome', 'complete', \
+     'insurance', jsonb_build_array(jsonb_build_object('focal', true, \
+       'coverage', jsonb_build_object('display', 'insutype ' || insutype))), \
+     'total', jsonb_build_array( \
+       jsonb_build_object('category', jsonb_build_object('coding', jsonb_build_array( \
+         jsonb_build_object('system', 'http://terminology.hl7.org/CodeSystem/adjudication', \
+           'code', 'submitted'))), \
+         'amount', jsonb_build_object('value', medfee_sumamt / 100.0, 'currency', 'CNY')), \
+       jsonb_build_object('category', jsonb_build_object('coding', jsonb_build_array( \
+         jsonb_build_object('system', 'http://terminology.hl7.org/CodeSystem/adjudication', \
+           'code', 'benefit'))), \
+         'amount', jsonb_build_object('value', fund_pay_sumamt / 100.0, 'currency', 'CNY'))), \
+     'payment', jsonb_build_object('amount', jsonb_build_object( \
+       'value', fund_pay_sumamt / 100.0, 'currency', 'CNY')))) \
+     FROM settlements WHERE person_id = ANY($1) AND is_current AND kind = 'SETTLEMENT' \
+     ORDER BY setl_time"
 );
 
 #[cfg(test)]

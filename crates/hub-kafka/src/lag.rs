@@ -10,13 +10,55 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub_kafka::rdkafka::consumer::{BaseConsumer, Consumer};
-use hub_kafka::rdkafka::{Offset, TopicPartitionList};
-use hub_kafka::{KafkaFailure, KafkaSettings};
-use prometheus::IntGaugeVec;
-use tracing::debug;
+use prometheus::{IntGaugeVec, Opts, Registry};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tracing::{debug, warn};
+
+use crate::{KafkaFailure, KafkaSettings};
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Creates and registers `hub_kafka_consumer_lag_messages{topic,partition}` in `registry`.
+///
+/// # Errors
+/// The metric is already registered.
+pub fn register_gauge(registry: &Registry) -> Result<IntGaugeVec, prometheus::Error> {
+    let gauge = IntGaugeVec::new(
+        Opts::new(
+            "hub_kafka_consumer_lag_messages",
+            "Input messages after the group's committed offset (high watermark - committed).",
+        ),
+        &["topic", "partition"],
+    )?;
+    registry.register(Box::new(gauge.clone()))?;
+    Ok(gauge)
+}
+
+/// Starts sampling `group`'s lag on `topics` every `interval_secs` into `gauge` (0: never).
+/// A client that cannot be created is logged and the lag is not reported; the service runs on.
+/// Abort the returned task to stop.
+pub fn spawn(
+    kafka: &KafkaSettings,
+    client_id: &str,
+    group: &str,
+    topics: &[String],
+    gauge: IntGaugeVec,
+    interval_secs: u64,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if interval_secs == 0 {
+        return None;
+    }
+    match LagMonitor::new(kafka, client_id, group, topics, gauge) {
+        Ok(monitor) => Some(tokio::spawn(
+            monitor.run(Duration::from_secs(interval_secs)),
+        )),
+        Err(e) => {
+            warn!(error = %e, "Consumer lag will not be reported.");
+            None
+        }
+    }
+}
 
 /// Samples the lag of one group on its input topics into a gauge.
 pub struct LagMonitor {
@@ -34,18 +76,20 @@ impl std::fmt::Debug for LagMonitor {
 }
 
 impl LagMonitor {
-    /// A monitor of `group` on `topics`, writing to `gauge` (labels `topic`, `partition`).
+    /// A monitor of `group` on `topics`, writing to `gauge` (labels `topic`, `partition`),
+    /// with its own client id (e.g. `record-lag`).
     ///
     /// # Errors
     /// Invalid Kafka configuration.
     pub fn new(
         kafka: &KafkaSettings,
+        client_id: &str,
         group: &str,
         topics: &[String],
         gauge: IntGaugeVec,
     ) -> Result<Self, KafkaFailure> {
         let consumer: BaseConsumer = kafka
-            .client_config("normaliser-lag")
+            .client_config(client_id)
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .create()?;
