@@ -1,136 +1,26 @@
 //! Sender authentication: bearer tokens configured as SHA-256 hashes, each bound to a sender
-//! code. Only hashes are kept in configuration and memory; the lookup is by the hash of the
-//! presented token, so no comparison ever runs over a stored secret (the hash of an unknown
-//! token reveals nothing useful through timing).
+//! code ([`hub_ingress::auth`], shared with the imaging connector).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use sha2::{Digest, Sha256};
+pub use hub_ingress::auth::{AuthOutcome, Sender, SenderConfig, SenderError, Senders, token_hash};
 
 use crate::settings::SenderSettings;
 
-/// A configured sender, as the ingest path needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sender {
-    /// Sender code (`hub-facility`, key prefix, metric label).
-    pub code: String,
-    /// Whether its records are synthetic.
-    pub synthetic: bool,
-    /// Whether it may use the HTTP API.
-    pub http: bool,
-}
-
-/// Why the sender list is unusable.
-#[derive(Debug, thiserror::Error)]
-pub enum SenderError {
-    /// A code is empty, contains `:` or is configured twice.
-    #[error("sender code {0:?} is empty, contains ':' or is configured twice")]
-    BadCode(String),
-    /// A token hash is not 64 hex digits.
-    #[error("sender {0}: token_sha256 entries must be 64 hex digits")]
-    BadHash(String),
-    /// Two senders share a token.
-    #[error("sender {0}: a token hash is configured for another sender too")]
-    SharedToken(String),
-}
-
-/// The outcome of authenticating a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthOutcome {
-    /// A known token of a sender allowed to use HTTP.
-    Allowed(Arc<Sender>),
-    /// No `Authorization: Bearer` header, or an unknown token (401).
-    Unauthenticated,
-    /// A known token of a sender that may not use HTTP (403).
-    Forbidden(Arc<Sender>),
-}
-
-/// Every configured sender, by token hash.
-#[derive(Debug, Clone, Default)]
-pub struct Senders {
-    by_hash: HashMap<[u8; 32], Arc<Sender>>,
-    all: Vec<Arc<Sender>>,
-}
-
-impl Senders {
-    /// Builds the lookup from configuration.
-    ///
-    /// # Errors
-    /// A bad or duplicate code, a malformed hash, or a token shared by two senders.
-    pub fn from_settings(settings: &[SenderSettings]) -> Result<Self, SenderError> {
-        let mut out = Self::default();
-        for s in settings {
-            if s.code.is_empty() || s.code.contains(':') || out.get(&s.code).is_some() {
-                return Err(SenderError::BadCode(s.code.clone()));
-            }
-            let sender = Arc::new(Sender {
-                code: s.code.clone(),
-                synthetic: s.synthetic,
-                http: s.http,
-            });
-            for hex in &s.token_sha256 {
-                let hash = parse_hash(hex).ok_or_else(|| SenderError::BadHash(s.code.clone()))?;
-                if out.by_hash.insert(hash, Arc::clone(&sender)).is_some() {
-                    return Err(SenderError::SharedToken(s.code.clone()));
-                }
-            }
-            out.all.push(sender);
-        }
-        Ok(out)
+impl SenderConfig for SenderSettings {
+    fn code(&self) -> &str {
+        &self.code
     }
 
-    /// The sender with `code`.
-    pub fn get(&self, code: &str) -> Option<Arc<Sender>> {
-        self.all.iter().find(|s| s.code == code).cloned()
+    fn token_sha256(&self) -> &[String] {
+        &self.token_sha256
     }
 
-    /// Authenticates the value of an `Authorization` header.
-    pub fn authenticate(&self, authorization: Option<&str>) -> AuthOutcome {
-        let Some(token) = authorization
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        else {
-            return AuthOutcome::Unauthenticated;
-        };
-        match self.by_hash.get(&sha256(token.as_bytes())) {
-            Some(sender) if sender.http => AuthOutcome::Allowed(Arc::clone(sender)),
-            Some(sender) => AuthOutcome::Forbidden(Arc::clone(sender)),
-            None => AuthOutcome::Unauthenticated,
-        }
+    fn http(&self) -> bool {
+        self.http
     }
-}
 
-/// SHA-256 of `bytes`.
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let digest = Sha256::digest(bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_slice());
-    out
-}
-
-/// Lower-case hex of the SHA-256 of `token`: the form configuration holds.
-pub fn token_hash(token: &str) -> String {
-    sha256(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn parse_hash(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
+    fn synthetic(&self) -> bool {
+        self.synthetic
     }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

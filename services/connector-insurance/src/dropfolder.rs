@@ -22,12 +22,12 @@
 //! A name already taken in `done/` or `failed/` gets a `<unix ms>-` prefix: nothing is
 //! overwritten.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use encoding_rs::Encoding;
+use hub_ingress::dropfolder::{Stability, is_candidate, move_file};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -80,10 +80,10 @@ enum Format {
 
 /// The format of a file named `name`, if it is to be read at all.
 fn format_of(name: &str) -> Option<Format> {
-    let lower = name.to_ascii_lowercase();
-    if lower.starts_with('.') || lower.ends_with(".part") {
+    if !is_candidate(name) {
         return None;
     }
+    let lower = name.to_ascii_lowercase();
     if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
         Some(Format::JsonLines)
     } else if lower.ends_with(".csv") {
@@ -93,16 +93,7 @@ fn format_of(name: &str) -> Option<Format> {
     }
 }
 
-/// Creates `incoming/`, `done/` and `failed/` under `dir`.
-///
-/// # Errors
-/// A folder cannot be created.
-pub fn prepare(dir: &Path) -> std::io::Result<()> {
-    for sub in ["incoming", "done", "failed"] {
-        std::fs::create_dir_all(dir.join(sub))?;
-    }
-    Ok(())
-}
+pub use hub_ingress::dropfolder::prepare;
 
 /// Scans every drop folder.
 #[derive(Debug)]
@@ -111,7 +102,7 @@ pub struct Scanner {
     ingest: Arc<Ingest>,
     settings: DropFolderSettings,
     /// Size, mtime and since when both were seen unchanged, per candidate file.
-    seen: HashMap<PathBuf, (u64, SystemTime, Instant)>,
+    seen: Stability,
 }
 
 impl Scanner {
@@ -121,11 +112,12 @@ impl Scanner {
         ingest: Arc<Ingest>,
         settings: DropFolderSettings,
     ) -> Self {
+        let seen = Stability::new(Duration::from_secs(settings.stable_secs));
         Self {
             folders,
             ingest,
             settings,
-            seen: HashMap::new(),
+            seen,
         }
     }
 
@@ -144,7 +136,7 @@ impl Scanner {
     /// One pass over every folder; returns the outcomes of the files handled.
     pub async fn scan_once(&mut self, stop: &CancellationToken) -> Vec<FileOutcome> {
         let mut outcomes = Vec::new();
-        let mut alive = Vec::new();
+        let mut alive: Vec<PathBuf> = Vec::new();
         for folder in self.folders.clone() {
             let incoming = folder.dir.join("incoming");
             let mut entries = match tokio::fs::read_dir(&incoming).await {
@@ -168,7 +160,7 @@ impl Scanner {
                 }
                 let path = entry.path();
                 alive.push(path.clone());
-                if self.is_stable(&path, meta.len(), meta.modified().ok()) {
+                if self.seen.is_stable(&path, meta.len(), meta.modified().ok()) {
                     ready.push((name, path, format, meta.len()));
                 }
             }
@@ -182,31 +174,13 @@ impl Scanner {
                     .metrics
                     .file(&folder.sender.code, outcome.as_str());
                 if outcome != FileOutcome::Retry {
-                    self.seen.remove(&path);
+                    self.seen.forget(&path);
                 }
                 outcomes.push(outcome);
             }
         }
-        self.seen.retain(|p, _| alive.contains(p));
+        self.seen.retain(&alive);
         outcomes
-    }
-
-    fn is_stable(&mut self, path: &Path, size: u64, mtime: Option<SystemTime>) -> bool {
-        let stable_for = Duration::from_secs(self.settings.stable_secs);
-        if stable_for.is_zero() {
-            return true;
-        }
-        let mtime = mtime.unwrap_or(SystemTime::UNIX_EPOCH);
-        let now = Instant::now();
-        match self.seen.get(path) {
-            Some((s, m, since)) if *s == size && *m == mtime => {
-                now.duration_since(*since) >= stable_for
-            }
-            _ => {
-                self.seen.insert(path.to_path_buf(), (size, mtime, now));
-                false
-            }
-        }
     }
 
     async fn handle(
@@ -297,30 +271,8 @@ async fn finish(
         None => ("done", FileOutcome::Done),
         Some(_) => ("failed", FileOutcome::Failed),
     };
-    let target_dir = folder.dir.join(sub);
-    let mut target_name = name.to_owned();
-    if tokio::fs::try_exists(target_dir.join(&target_name))
-        .await
-        .unwrap_or(true)
-    {
-        let ms = chrono::Utc::now().timestamp_millis();
-        target_name = format!("{ms}-{name}");
-    }
-    if let Some(errors) = errors {
-        let sidecar = target_dir.join(format!("{target_name}.errors.json"));
-        let tmp = target_dir.join(format!(".{target_name}.errors.json.tmp"));
-        let text = serde_json::to_vec_pretty(errors).unwrap_or_default();
-        let written = async {
-            tokio::fs::write(&tmp, &text).await?;
-            tokio::fs::rename(&tmp, &sidecar).await
-        };
-        if let Err(e) = written.await {
-            warn!(sender = %folder.sender.code, error = %e, "Cannot write a sidecar; retrying later.");
-            return FileOutcome::Retry;
-        }
-    }
-    match tokio::fs::rename(path, target_dir.join(&target_name)).await {
-        Ok(()) => outcome,
+    match move_file(&folder.dir, sub, name, path, errors).await {
+        Ok(_) => outcome,
         Err(e) => {
             warn!(sender = %folder.sender.code, error = %e, "Cannot move a drop file; retrying later.");
             FileOutcome::Retry

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+pub use hub_ingress::tls::TlsSettings;
 use hub_kafka::KafkaSettings;
 use hub_telemetry::LogFormat;
 use serde::Deserialize;
@@ -133,16 +134,6 @@ impl SenderSettings {
             synthetic: false,
         }
     }
-}
-
-/// TLS of the API listener (PEM files).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSettings {
-    /// The listener's certificate chain.
-    pub cert_file: PathBuf,
-    /// Its private key (PKCS#8, PKCS#1 or SEC1).
-    pub key_file: PathBuf,
 }
 
 /// The usage line printed for `--help` and on a usage error.

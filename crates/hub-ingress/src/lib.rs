@@ -1,0 +1,11 @@
+//! What the hub's push connectors (`connector-insurance`, `connector-imaging`) share, so that
+//! each one keeps only its own format:
+//! - [`auth`]: per-sender bearer tokens configured as SHA-256 hashes, looked up by the hash of
+//!   the presented token;
+//! - [`tls`]: an HTTPS listener for `axum::serve` from PEM files (rustls, aws-lc-rs provider);
+//! - [`dropfolder`]: the drop-folder mechanics: `incoming/`, `done/`, `failed/`, a file read
+//!   only once it stopped changing, atomic moves that never overwrite, error sidecars.
+
+pub mod auth;
+pub mod dropfolder;
+pub mod tls;
