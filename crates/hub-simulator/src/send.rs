@@ -1,0 +1,345 @@
+//! Delivery of a simulation through the hub's real interfaces: HL7 v2 over MLLP (one connection
+//! per route, each message waits for its ACK, routes in parallel) and settlement batches over
+//! HTTP (`POST /v1/settlements`, bearer token, per-record answers). Messages leave in send
+//! order, paced to at most `rate` per second.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::generate::{Outgoing, Route, Source};
+
+/// Where each route is delivered.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// MLLP address of each HIS facility's listener.
+    pub his: HashMap<String, SocketAddr>,
+    /// A listener for every HIS facility without its own (its events then carry the listener's
+    /// facility code, so the expected values no longer hold).
+    pub his_default: Option<SocketAddr>,
+    /// The shared lab centre's LIS listener.
+    pub lab: Option<SocketAddr>,
+    /// The shared imaging centre's RIS listener.
+    pub imaging: Option<SocketAddr>,
+    /// `http(s)://host:port/v1/settlements`.
+    pub settlements_url: Option<String>,
+    /// Bearer token of the settlement API.
+    pub token: Option<String>,
+    /// Most messages per second (0: as fast as the receivers answer).
+    pub rate: f64,
+    /// Settlement records per HTTP request.
+    pub batch: usize,
+}
+
+/// What happened to the messages.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Messages acknowledged (`AA`/`CA`, or `accepted`), by route kind.
+    pub accepted: HashMap<String, u64>,
+    /// Messages refused (`AE`/`AR`/`CE`/`CR`, or `rejected`), by route kind.
+    pub rejected: HashMap<String, u64>,
+    /// Messages without a configured target.
+    pub skipped: u64,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Total accepted.
+    pub fn total_accepted(&self) -> u64 {
+        self.accepted.values().sum()
+    }
+
+    /// Total refused.
+    pub fn total_rejected(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+/// Why delivery stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// A connection or request failed.
+    #[error("{route}: {message}")]
+    Transport {
+        /// The route (`mllp:<facility>`, `settlements`).
+        route: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+const START: u8 = 0x0b;
+const END: [u8; 2] = [0x1c, 0x0d];
+
+/// A blocking MLLP client: one message, one ACK.
+struct MllpClient {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl MllpClient {
+    async fn connect(addr: SocketAddr) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream,
+            buffer: Vec::with_capacity(1024),
+        })
+    }
+
+    /// Sends one message and returns the ACK code (MSA-1).
+    async fn exchange(&mut self, message: &str) -> std::io::Result<String> {
+        let mut frame = Vec::with_capacity(message.len() + 3);
+        frame.push(START);
+        frame.extend_from_slice(message.as_bytes());
+        frame.extend_from_slice(&END);
+        self.stream.write_all(&frame).await?;
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == END) {
+                let ack: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let text = String::from_utf8_lossy(&ack);
+                let code = text
+                    .split(['\r', '\n'])
+                    .find(|s| s.starts_with("MSA|"))
+                    .and_then(|s| s.split('|').nth(1))
+                    .unwrap_or("")
+                    .to_owned();
+                return Ok(code);
+            }
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(30), self.stream.read(&mut chunk))
+                .await
+                .map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "no ACK in 30 s")
+                })??;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed before the ACK",
+                ));
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn route_name(route: &Route) -> String {
+    match route {
+        Route::Mllp { facility, source } => format!("mllp:{source:?}:{facility}").to_lowercase(),
+        Route::Settlement => "settlements".to_owned(),
+    }
+}
+
+impl Targets {
+    fn mllp_addr(&self, facility: &str, source: Source) -> Option<SocketAddr> {
+        match source {
+            Source::His => self.his.get(facility).copied().or(self.his_default),
+            Source::Lab => self.lab,
+            Source::Imaging => self.imaging,
+        }
+    }
+}
+
+/// A connection to open for a route.
+enum Worker {
+    /// Route name and listener address.
+    Mllp(String, SocketAddr),
+    /// URL and token.
+    Settlement(String, String),
+}
+
+/// Outcome of one worker: accepted and rejected counts under its route name.
+type Tally = (String, u64, u64);
+
+async fn mllp_worker(
+    name: String,
+    addr: SocketAddr,
+    mut rx: mpsc::Receiver<Outgoing>,
+) -> Result<Tally, SendError> {
+    let fail = |message: String| SendError::Transport {
+        route: name.clone(),
+        message,
+    };
+    let mut client = MllpClient::connect(addr)
+        .await
+        .map_err(|e| fail(format!("connect {addr}: {e}")))?;
+    let (mut ok, mut refused) = (0, 0);
+    while let Some(message) = rx.recv().await {
+        let mut attempts = 0;
+        loop {
+            let code = client
+                .exchange(&message.body)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            match code.as_str() {
+                "AA" | "CA" => {
+                    ok += 1;
+                    break;
+                }
+                // AR/CR: the hub could not store it now (broker down): resend a few times.
+                "AR" | "CR" if attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                _ => {
+                    tracing::warn!(route = %name, message_id = %message.id, code = %code, "Message refused.");
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+    }
+    Ok((name, ok, refused))
+}
+
+async fn settlement_worker(
+    url: String,
+    token: String,
+    batch: usize,
+    mut rx: mpsc::Receiver<Outgoing>,
+) -> Result<Tally, SendError> {
+    let name = "settlements".to_owned();
+    let fail = |message: String| SendError::Transport {
+        route: name.clone(),
+        message,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let (mut ok, mut refused) = (0, 0);
+    let mut open = true;
+    while open {
+        let mut records = Vec::with_capacity(batch);
+        match rx.recv().await {
+            Some(m) => records.push(m.body),
+            None => break,
+        }
+        while records.len() < batch {
+            match rx.try_recv() {
+                Ok(m) => records.push(m.body),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        let body = format!("[{}]", records.join(","));
+        let mut attempts = 0;
+        loop {
+            let response = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("Content-Type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let status = response.status();
+            if status.as_u16() == 503 && attempts < 5 {
+                // Resending the whole batch is safe: keys and event ids are deterministic.
+                attempts += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let answer: serde_json::Value =
+                response.json().await.map_err(|e| fail(e.to_string()))?;
+            if !status.is_success() {
+                return Err(fail(format!("HTTP {status}: {answer}")));
+            }
+            for record in answer["records"].as_array().into_iter().flatten() {
+                if record["status"] == "accepted" {
+                    ok += 1;
+                } else {
+                    tracing::warn!(answer = %record, "Settlement refused.");
+                    refused += 1;
+                }
+            }
+            break;
+        }
+    }
+    Ok((name, ok, refused))
+}
+
+/// Sends `messages` (in order) to `targets`.
+///
+/// # Errors
+/// A connection could not be made, broke, or the settlement API answered with an error.
+pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, SendError> {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let mut senders: HashMap<String, mpsc::Sender<Outgoing>> = HashMap::new();
+    let mut workers = tokio::task::JoinSet::new();
+    let interval = (targets.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / targets.rate));
+    let mut next_slot = tokio::time::Instant::now();
+    for message in messages {
+        // One connection per listener address (a default HIS listener is shared).
+        let worker = match &message.route {
+            Route::Mllp { facility, source } => targets
+                .mllp_addr(facility, *source)
+                .map(|addr| Worker::Mllp(route_name(&message.route), addr)),
+            Route::Settlement => match (&targets.settlements_url, &targets.token) {
+                (Some(url), Some(token)) => Some(Worker::Settlement(url.clone(), token.clone())),
+                _ => None,
+            },
+        };
+        let Some(worker) = worker else {
+            report.skipped += 1;
+            continue;
+        };
+        if let Some(interval) = interval {
+            tokio::time::sleep_until(next_slot).await;
+            next_slot = next_slot.max(tokio::time::Instant::now()) + interval;
+        }
+        let key = match &worker {
+            Worker::Mllp(_, addr) => format!("mllp:{addr}"),
+            Worker::Settlement(..) => "settlements".to_owned(),
+        };
+        let tx = senders.entry(key).or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(1024);
+            match worker {
+                Worker::Mllp(name, addr) => workers.spawn(mllp_worker(name, addr, rx)),
+                Worker::Settlement(url, token) => {
+                    workers.spawn(settlement_worker(url, token, targets.batch.max(1), rx))
+                }
+            };
+            tx
+        });
+        if tx.send(message.clone()).await.is_err() {
+            // The worker stopped on an error: collect it below.
+            break;
+        }
+    }
+    drop(senders);
+    let mut first_error = None;
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(Ok((name, ok, refused))) => {
+                let kind = name.split(':').take(2).collect::<Vec<_>>().join(":");
+                *report.accepted.entry(kind.clone()).or_default() += ok;
+                *report.rejected.entry(kind).or_default() += refused;
+            }
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(SendError::Transport {
+                    route: "worker".into(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
