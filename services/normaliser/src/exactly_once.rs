@@ -116,7 +116,7 @@ impl TransactionalRunner {
                     match self.processor.process(&input.raw, &mut shutdown).await {
                         Outcome::Events(records) => {
                             batch.records.extend(records.into_iter().map(|r| Buffered {
-                                topic: r.topic.to_owned(),
+                                topic: r.topic,
                                 key: r.key.into_bytes(),
                                 payload: r.payload,
                                 headers: None,

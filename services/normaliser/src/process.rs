@@ -17,8 +17,8 @@ use crate::pipeline::{Pipeline, StageError};
 /// One canonical event, encoded and addressed.
 #[derive(Debug, Clone)]
 pub struct Encoded {
-    /// `canonical.<entity>.v1`.
-    pub topic: &'static str,
+    /// `canonical.<entity>.v1`, after the configured topic prefix.
+    pub topic: String,
     /// The entity (metric label).
     pub entity: &'static str,
     /// Partitioning key: the person id.
@@ -52,6 +52,8 @@ pub struct Processor {
     pub codecs: Codecs,
     /// Metrics.
     pub metrics: Metrics,
+    /// Put in front of every canonical topic name (empty in production).
+    pub topic_prefix: String,
 }
 
 impl Processor {
@@ -100,7 +102,7 @@ impl Processor {
                     detail: format!("{} does not fit its schema: {e}", event.contract().entity),
                 })?;
                 Ok(Encoded {
-                    topic: event.contract().topic,
+                    topic: format!("{}{}", self.topic_prefix, event.contract().topic),
                     entity: event.contract().entity,
                     key: event.person_id().to_owned(),
                     payload,

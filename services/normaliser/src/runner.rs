@@ -200,7 +200,7 @@ impl Runner {
             let mut backoff = Duration::from_millis(100);
             loop {
                 let out = OutRecord {
-                    topic: record.topic,
+                    topic: &record.topic,
                     key: record.key.as_bytes(),
                     payload: &record.payload,
                     headers: None,

@@ -77,7 +77,12 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Parts> {
         .context("registering canonical schemas")?;
     let outputs: Vec<TopicSpec> = hub_schemas::CANONICAL
         .iter()
-        .map(|c| TopicSpec::new(c.topic, DATA_PARTITIONS))
+        .map(|c| {
+            TopicSpec::new(
+                format!("{}{}", settings.topic_prefix, c.topic),
+                DATA_PARTITIONS,
+            )
+        })
         .chain(std::iter::once(TopicSpec::new(dlq_topic(SERVICE), 1)))
         .collect();
     if settings.create_topics {
@@ -92,6 +97,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Parts> {
             pipeline: Pipeline::new(empi, terminology, metrics.clone()),
             codecs,
             metrics,
+            topic_prefix: settings.topic_prefix.clone(),
         },
         telemetry,
         producer,

@@ -28,6 +28,9 @@ pub struct Settings {
     pub terminology_dir: PathBuf,
     /// Raw topics to consume.
     pub input_topics: Vec<String>,
+    /// Put in front of every canonical topic name produced (empty in production; end-to-end
+    /// tests use a random prefix so that parallel runs never share canonical topics).
+    pub topic_prefix: String,
     /// Consumer group.
     pub group_id: String,
     /// Most messages whose output is still waiting for the broker's acknowledgement.
@@ -84,6 +87,7 @@ impl Default for Settings {
             ]
             .map(str::to_owned)
             .to_vec(),
+            topic_prefix: String::new(),
             group_id: "normaliser".to_owned(),
             max_in_flight: 5_000,
             admin_listen: "127.0.0.1:9301".to_owned(),
