@@ -5,8 +5,12 @@
 //! - `hubctl tail <topic>`: prints canonical events of a topic as JSON lines, decoded through the
 //!   registry with the writer's own schema. It prints health data: use it on synthetic data or
 //!   where the operator is entitled to see it.
+//! - `hubctl simulate`: a seeded synthetic county sent through the connectors (HL7 over MLLP,
+//!   settlement batches over HTTP); `--print-expected` prints the indicator values its data
+//!   must produce instead (see `crates/hub-simulator`).
 
 mod commands;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -53,6 +57,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         idle_secs: u64,
     },
+    /// Simulate a county and send it through the connectors (or print its expected indicators).
+    Simulate(Box<simulate::SimulateArgs>),
 }
 
 #[tokio::main]
@@ -67,5 +73,6 @@ async fn main() -> anyhow::Result<()> {
             max,
             idle_secs,
         } => commands::tail(&kafka, &cli.registry, &topic, max, idle_secs).await,
+        Command::Simulate(args) => simulate::simulate(*args).await,
     }
 }

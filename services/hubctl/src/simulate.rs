@@ -1,0 +1,193 @@
+//! `hubctl simulate`: a seeded synthetic county sent through the hub's real interfaces (HL7 over
+//! MLLP for HIS, LIS and RIS; settlement batches over HTTP), or, with `--print-expected`, the
+//! indicator values its data must produce (JSON, as the monitor publishes them).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::Args;
+use hub_simulator::send::{Targets, send};
+use hub_simulator::{Config, County, Simulation};
+
+/// Arguments of `hubctl simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Seed: the same seed and parameters give the same messages, byte for byte.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Residents of the county.
+    #[arg(long, default_value_t = 2000)]
+    residents: usize,
+    /// Simulated days.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// First simulated day (local time).
+    #[arg(long, default_value = "2026-11-01")]
+    start: NaiveDate,
+    /// County code (GB/T 2260); its facilities come from the registry.
+    #[arg(long, default_value = "210281")]
+    county: String,
+    /// Folder of the terminology (the facility registry).
+    #[arg(long, default_value = "deploy/terminology")]
+    terminology: PathBuf,
+    /// Outpatient visits per resident and year.
+    #[arg(long)]
+    visits_per_year: Option<f64>,
+    /// Share of visits made inside the county (0..1).
+    #[arg(long)]
+    in_county_rate: Option<f64>,
+    /// Share of in-county outpatient visits at primary care (0..1).
+    #[arg(long)]
+    primary_care_share: Option<f64>,
+    /// Admissions per resident and year.
+    #[arg(long)]
+    admissions_per_year: Option<f64>,
+    /// Share of primary-care visits referred up (0..1).
+    #[arg(long)]
+    referral_up_rate: Option<f64>,
+    /// Share of county-hospital discharges referred down (0..1).
+    #[arg(long)]
+    referral_down_rate: Option<f64>,
+    /// Most messages per second, e.g. `200/s` (0: as fast as the hub answers).
+    #[arg(long, default_value = "0")]
+    rate: String,
+    /// HIS listener: `FACILITY=HOST:PORT` for one facility (repeat), or `HOST:PORT` for every
+    /// facility without its own (the listener's facility code then replaces theirs).
+    #[arg(long = "mllp-his")]
+    mllp_his: Vec<String>,
+    /// The shared lab centre's LIS listener.
+    #[arg(long = "mllp-lab")]
+    mllp_lab: Option<SocketAddr>,
+    /// The shared imaging centre's RIS listener.
+    #[arg(long = "mllp-imaging")]
+    mllp_imaging: Option<SocketAddr>,
+    /// Settlement API, e.g. `http://127.0.0.1:8443/v1/settlements`.
+    #[arg(long)]
+    settlements_url: Option<String>,
+    /// Bearer token of the settlement API.
+    #[arg(long, env = "HUB_SETTLEMENT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Settlement records per HTTP request.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Print the expected indicator values (JSON) and send nothing.
+    #[arg(long)]
+    print_expected: bool,
+}
+
+fn parse_rate(text: &str) -> anyhow::Result<f64> {
+    let number = text.trim().trim_end_matches("/s");
+    let rate: f64 = number
+        .parse()
+        .with_context(|| format!("--rate {text}: expected N or N/s"))?;
+    if !rate.is_finite() || rate < 0.0 {
+        bail!("--rate must be zero or positive");
+    }
+    Ok(rate)
+}
+
+impl SimulateArgs {
+    fn config(&self) -> Config {
+        let mut c = Config::new(self.seed, self.residents, self.start, self.days);
+        c.county.clone_from(&self.county);
+        let set = |target: &mut f64, value: Option<f64>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut c.visits_per_year, self.visits_per_year);
+        set(&mut c.in_county_rate, self.in_county_rate);
+        set(&mut c.primary_care_share, self.primary_care_share);
+        set(&mut c.admissions_per_year, self.admissions_per_year);
+        set(&mut c.referral_up_rate, self.referral_up_rate);
+        set(&mut c.referral_down_rate, self.referral_down_rate);
+        c
+    }
+
+    fn targets(&self) -> anyhow::Result<Targets> {
+        let mut his = HashMap::new();
+        let mut his_default = None;
+        for entry in &self.mllp_his {
+            match entry.split_once('=') {
+                Some((facility, addr)) => {
+                    let addr: SocketAddr = addr
+                        .parse()
+                        .with_context(|| format!("--mllp-his {entry}"))?;
+                    his.insert(facility.to_owned(), addr);
+                }
+                None => {
+                    his_default = Some(
+                        entry
+                            .parse()
+                            .with_context(|| format!("--mllp-his {entry}"))?,
+                    )
+                }
+            }
+        }
+        Ok(Targets {
+            his,
+            his_default,
+            lab: self.mllp_lab,
+            imaging: self.mllp_imaging,
+            settlements_url: self.settlements_url.clone(),
+            token: self.token.clone(),
+            rate: parse_rate(&self.rate)?,
+            batch: self.batch,
+        })
+    }
+}
+
+/// Simulates the county and sends it, or prints what it must produce.
+pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let terminology = hub_terminology::Terminology::load(&args.terminology)
+        .with_context(|| format!("loading {}", args.terminology.display()))?;
+    let county = County::from_registry(&terminology, &args.county)?;
+    let simulation = Simulation::run(&args.config(), &county);
+    let mut stdout = std::io::stdout().lock();
+    if args.print_expected {
+        serde_json::to_writer_pretty(&mut stdout, &simulation.expected())?;
+        writeln!(stdout)?;
+        return Ok(());
+    }
+    let targets = args.targets()?;
+    if targets.his_default.is_some() {
+        tracing::warn!(
+            "A shared HIS listener stamps its own facility code on every visit: the indicators will differ from --print-expected."
+        );
+    }
+    tracing::info!(
+        residents = simulation.residents.len(),
+        messages = simulation.messages.len(),
+        "Sending the simulated county."
+    );
+    let report = send(&simulation.messages, &targets).await?;
+    serde_json::to_writer_pretty(&mut stdout, &report)?;
+    writeln!(stdout)?;
+    if report.skipped > 0 {
+        tracing::warn!(
+            skipped = report.skipped,
+            "Messages without a target were not sent."
+        );
+    }
+    if report.total_rejected() > 0 {
+        bail!("{} messages were refused", report.total_rejected());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rate;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("200/s").unwrap(), 200.0);
+        assert_eq!(parse_rate("0").unwrap(), 0.0);
+        assert!(parse_rate("-1").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+}
