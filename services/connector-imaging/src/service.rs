@@ -1,0 +1,282 @@
+//! Start-up (validate, bind, create topics), readiness, and the graceful stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hub_kafka::admin::{TopicSpec, ensure_topics};
+use hub_telemetry::Telemetry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use hub_ingress::auth::{SenderError, Senders};
+use hub_ingress::dropfolder::prepare;
+use hub_ingress::tls::{TlsError, TlsListener, acceptor};
+use hub_kafka::resettable::{ProducerError, ResettableProducer};
+
+use crate::SERVICE;
+use crate::dropfolder::{DropFolder, Scanner};
+use crate::http::{ApiState, router};
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The sender list is unusable.
+    #[error("invalid senders: {0}")]
+    Senders(#[from] SenderError),
+    /// The TLS files are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The producer cannot be set up.
+    #[error("cannot create the Kafka producer: {0}")]
+    Producer(#[from] ProducerError),
+    /// The metrics cannot be registered.
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// A listener cannot be bound or failed, or a drop folder cannot be created.
+    #[error("{what}: {source}")]
+    Io {
+        /// The address or folder.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn io_error(what: &str) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// A connector with its listeners bound.
+#[derive(Debug)]
+pub struct Connector {
+    settings: Settings,
+    api: TcpListener,
+    admin: TcpListener,
+    telemetry: Telemetry,
+    state: ApiState,
+    folders: Vec<DropFolder>,
+}
+
+impl Connector {
+    /// Validates `settings`, creates the producer, prepares drop folders and binds the API and
+    /// admin listeners.
+    ///
+    /// # Errors
+    /// Invalid settings or TLS files, a folder that cannot be created, an address in use.
+    pub async fn bind(mut settings: Settings) -> Result<Self, RunError> {
+        if settings.senders.is_empty() {
+            return Err(RunError::Config("no senders configured".into()));
+        }
+        let senders = Arc::new(Senders::from_settings(&settings.senders)?);
+        // A whole body or a file's first bytes may go to the DLQ: the producer must take them.
+        let needed = settings
+            .max_body_bytes
+            .max(settings.drop_folder.dlq_max_bytes)
+            .saturating_add(64 * 1024)
+            .clamp(1_000_000, 1_000_000_000);
+        let options = &mut settings.kafka.librdkafka_options;
+        options
+            .entry("message.max.bytes".into())
+            .or_insert_with(|| needed.to_string());
+        options
+            .entry("reconnect.backoff.max.ms".into())
+            .or_insert_with(|| "1000".into());
+        let telemetry = Telemetry::new(SERVICE);
+        let metrics = Metrics::register(telemetry.registry())?;
+        let producer = Arc::new(ResettableProducer::new(
+            settings.kafka.clone(),
+            SERVICE,
+            telemetry.registry(),
+        )?);
+        let ingest = Arc::new(Ingest {
+            topic: settings.topic.clone(),
+            dlq_topic: settings.dlq_topic.clone(),
+            producer,
+            metrics,
+        });
+        let mut folders = Vec::new();
+        for s in &settings.senders {
+            let Some(dir) = &s.drop_dir else { continue };
+            prepare(dir).map_err(io_error(&dir.display().to_string()))?;
+            let sender = senders
+                .get(&s.code)
+                .ok_or_else(|| RunError::Config(format!("sender {} vanished", s.code)))?;
+            folders.push(DropFolder {
+                sender,
+                dir: dir.clone(),
+            });
+        }
+        let state = ApiState {
+            senders,
+            ingest,
+            max_body_bytes: settings.max_body_bytes,
+            max_instances: settings.max_instances_per_request,
+            retry_after: Duration::from_secs(settings.retry_after_secs),
+        };
+        let api = TcpListener::bind(&settings.api_listen)
+            .await
+            .map_err(io_error(&settings.api_listen))?;
+        let admin = TcpListener::bind(&settings.admin_listen)
+            .await
+            .map_err(io_error(&settings.admin_listen))?;
+        Ok(Self {
+            settings,
+            api,
+            admin,
+            telemetry,
+            state,
+            folders,
+        })
+    }
+
+    /// The API listener's address.
+    ///
+    /// # Errors
+    /// The socket has no local address.
+    pub fn api_addr(&self) -> std::io::Result<SocketAddr> {
+        self.api.local_addr()
+    }
+
+    /// The admin listener's address.
+    ///
+    /// # Errors
+    /// The socket has no local address.
+    pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
+        self.admin.local_addr()
+    }
+
+    /// The metrics registry and readiness.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Serves until `shutdown` completes: then stops taking requests and files, lets open
+    /// requests and the file being read finish, flushes the producer.
+    ///
+    /// # Errors
+    /// TLS files are unusable, or a listener failed.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), RunError> {
+        let Self {
+            settings,
+            api,
+            admin,
+            telemetry,
+            state,
+            folders,
+        } = self;
+        if settings.create_topics {
+            create_topics(&settings).await;
+        }
+        let stop = CancellationToken::new();
+        let admin_stop = CancellationToken::new();
+        let admin_task = tokio::spawn(hub_telemetry::serve(
+            admin,
+            telemetry.router(),
+            admin_stop.clone().cancelled_owned(),
+        ));
+        let readiness = tokio::spawn(
+            Arc::clone(&state.ingest.producer)
+                .watch_broker(telemetry.health().clone(), stop.clone()),
+        );
+        let ingest = Arc::clone(&state.ingest);
+        let app = router(state);
+        let api_stop = stop.clone().cancelled_owned();
+        let api_task = match &settings.tls {
+            Some(tls) => {
+                let listener = TlsListener::new(api, acceptor(tls)?)
+                    .map_err(io_error(&settings.api_listen))?;
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(api_stop)
+                        .await
+                })
+            }
+            None => tokio::spawn(hub_telemetry::serve(api, app, api_stop)),
+        };
+        info!(address = %settings.api_listen, tls = settings.tls.is_some(),
+            folders = folders.len(), topic = %settings.topic, "Imaging connector ready.");
+        let scanner = Scanner::new(folders, Arc::clone(&ingest), settings.drop_folder.clone());
+        let scan_task = tokio::spawn(scanner.run(stop.clone()));
+
+        shutdown.await;
+        info!("Stopping: no new requests or files; finishing those under way.");
+        telemetry.health().set_ready(false);
+        stop.cancel();
+        let grace = Duration::from_secs(settings.shutdown_grace_secs);
+        let drained = tokio::time::timeout(grace, async {
+            let api = api_task.await;
+            let _ = scan_task.await;
+            api
+        })
+        .await;
+        let api_result = match drained {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => {
+                error!(error = %e, "API task failed.");
+                Ok(())
+            }
+            Err(_) => {
+                warn!(
+                    grace_secs = settings.shutdown_grace_secs,
+                    "Requests still open after the grace period."
+                );
+                Ok(())
+            }
+        };
+        let flushing = ingest.producer.get();
+        let flushed = tokio::task::spawn_blocking(move || flushing.flush(grace)).await;
+        if !matches!(flushed, Ok(Ok(()))) {
+            error!("Instances were still queued at exit; they were not acknowledged to anyone.");
+        }
+        let _ = readiness.await;
+        admin_stop.cancel();
+        if let Ok(Err(e)) = admin_task.await {
+            error!(error = %e, "Admin server failed.");
+        }
+        api_result.map_err(io_error(&settings.api_listen))?;
+        info!("Connector stopped.");
+        Ok(())
+    }
+}
+
+/// Binds and runs `settings` until `shutdown` completes.
+///
+/// # Errors
+/// As [`Connector::bind`] and [`Connector::run`].
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    Connector::bind(settings).await?.run(shutdown).await
+}
+
+async fn create_topics(settings: &Settings) {
+    let specs = [&settings.topic, &settings.dlq_topic]
+        .map(|name| TopicSpec::new(name.clone(), settings.topic_partitions));
+    match tokio::time::timeout(
+        Duration::from_secs(15),
+        ensure_topics(&settings.kafka, &specs),
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        // Not fatal: senders get 503 and files wait until the broker and topics are there.
+        Ok(Err(e)) => warn!(error = %e, "Cannot create topics at start-up."),
+        Err(_) => warn!("Creating topics timed out at start-up."),
+    }
+}
