@@ -492,6 +492,9 @@ async fn killed_mid_batch_and_restarted_loses_nothing_and_writes_nothing_twice()
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("record.yaml");
     std::fs::write(&config, stack.child_config(200)).unwrap();
+    // The tables exist before the child starts, so that the progress query below can run at once
+    // (the child finds the migrations applied).
+    record::migrate(&stack.pool).await.unwrap();
     let mut child = RecordProcess::start(&config).await;
     // Kill it as soon as the first batches are in, while the rest are being collected and written.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
