@@ -238,6 +238,38 @@ async fn timeline_pages_by_event_time_with_a_cursor() {
 }
 
 #[tokio::test]
+async fn undecodable_queries_unknown_routes_and_wrong_methods_get_json_errors() {
+    let api = api().await;
+    let c = api.clinician();
+    // A filter that does not decode to a known value, and a path that does not percent-decode to
+    // UTF-8 (rejected by axum's extractor, answered as JSON). Query strings decode lossily.
+    for path in [
+        format!("/persons/{}/timeline?type=%FF%FE", api.person),
+        "/persons/%FF/labs?code=GLU".to_owned(),
+    ] {
+        let (status, body) = api.get(&path, Some(&c), Some("treatment")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(
+            body["error"], "bad_request",
+            "{path}: JSON, not text: {body}"
+        );
+    }
+    let (status, body) = api.get("/no/such/route", Some(&c), Some("treatment")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found", "{body}");
+    let response = api
+        .client
+        .post(format!("{}/persons", api.service.url))
+        .bearer_auth(&c)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed", "{body}");
+}
+
+#[tokio::test]
 async fn merges_show_one_person_with_both_histories() {
     let api = api().await;
     let old = unique("P-old-");

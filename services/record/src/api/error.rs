@@ -2,7 +2,8 @@
 //! never a 500 with internals, and never personal data in a message.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tracing::warn;
@@ -69,4 +70,36 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Turns the plain-text errors axum's extractors and router answer by themselves (a query string
+/// or path that does not percent-decode to UTF-8, a wrong method) into the API's JSON error
+/// shape, so that every 4xx a caller sees is JSON. Their text describes the request's syntax,
+/// never stored data; it is not logged.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        s if s.is_server_error() => "unavailable",
+        _ => "bad_request",
+    };
+    let message = String::from_utf8_lossy(&text).trim().to_owned();
+    let body = json!({ "error": code, "message": message }).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }

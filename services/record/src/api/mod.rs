@@ -75,7 +75,14 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/Patient/{id}/$everything", get(fhir::everything))
         .route("/openapi.json", get(openapi::document))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .fallback(unknown_route)
+        .layer(middleware::map_response(error::json_rejections))
         .with_state(state)
+}
+
+/// 404 for a path the API does not serve, in the API's JSON error shape.
+async fn unknown_route() -> error::ApiError {
+    error::ApiError::NotFound
 }
 
 /// Counts `hub_record_reads_total{endpoint, status}` and times each request by route template
