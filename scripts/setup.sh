@@ -5,6 +5,7 @@
 #   - PostgreSQL: the machine's server if 127.0.0.1:5432 answers; else Debian's package, started.
 #   - MariaDB (front-end-processor tables of connector-table): the machine's server if
 #     127.0.0.1:3306 answers; else Debian's mariadb-server, started, root allowed from loopback.
+#   - Prometheus and promtool (Debian's package): deploy/prometheus is checked and scraped by tests.
 #   - tansu 0.6.0, a Kafka-protocol broker from crates.io (about ten minutes to build, once).
 #   - a Python virtualenv with confluent-kafka, the third-party client of the interop test.
 set -euo pipefail
@@ -110,8 +111,21 @@ ensure_python() {
   echo "$want" >"$stamp"
 }
 
+# Prometheus and promtool from Debian's packages: the tests check deploy/prometheus with promtool
+# and scrape the services with a real Prometheus (started by the tests on loopback ports, never
+# as a system service: the package's own service is not started here).
+ensure_prometheus() {
+  if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
+    log "Prometheus $(prometheus --version 2>&1 | head -n 1 | cut -d' ' -f3) and promtool present"
+    return
+  fi
+  log "installing Prometheus and promtool from Debian's packages"
+  apt_install prometheus
+}
+
 ensure_build_tools
 ensure_postgres
+ensure_prometheus
 ensure_mariadb
 ensure_python
 ensure_tansu
