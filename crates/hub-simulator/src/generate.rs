@@ -200,7 +200,7 @@ impl<'a> Generator<'a> {
                 self.duplicate_and_merge(r, at);
             }
         }
-        self.messages.sort_by(|a, b| a.at.cmp(&b.at));
+        self.messages.sort_by_key(|m| m.at);
     }
 
     fn outpatient(&mut self, r: usize, at: i64) {

@@ -172,7 +172,7 @@ pub fn population(
             } else {
                 county.code.clone()
             };
-            let insutype = if age >= 18 && age < 60 && rng.random_bool(0.3) {
+            let insutype = if (18..60).contains(&age) && rng.random_bool(0.3) {
                 "310"
             } else {
                 "390"

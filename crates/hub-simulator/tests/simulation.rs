@@ -93,7 +93,7 @@ fn every_hl7_message_maps_and_every_settlement_validates() {
             Route::Settlement => {
                 let valid = hub_settlement::validate(&m.body)
                     .unwrap_or_else(|e| panic!("{e:?}\n{}", m.body));
-                assert_eq!(valid.setl_id.is_empty(), false);
+                assert!(!valid.setl_id.is_empty());
                 assert!(m.body.contains("\"synthetic\":true"));
                 settlements += 1;
             }
