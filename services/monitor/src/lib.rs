@@ -158,10 +158,25 @@ pub async fn run(
         &telemetry,
     )
     .await?;
+    let lag = hub_kafka::lag::spawn(
+        &settings.kafka,
+        "monitor-lag",
+        &settings.group_id,
+        &settings
+            .topics()
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect::<Vec<_>>(),
+        hub_kafka::lag::register_gauge(telemetry.registry())?,
+        settings.lag_interval_secs,
+    );
     telemetry.health().set_ready(true);
     info!(counties = ?settings.counties, "Monitor running.");
     let result = consumer.run(shutdown).await.map_err(RunError::from);
     telemetry.health().set_ready(false);
+    if let Some(lag) = lag {
+        lag.abort();
+    }
     let _ = stop_tx.send(true);
     let _ = refresher.await;
     if let Ok(Err(e)) = server.await {

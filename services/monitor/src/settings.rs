@@ -15,7 +15,11 @@ pub const CONSUMED: &[&str] = &[
     "lab-result",
     "imaging-study",
     "imaging-report",
+    "identity-link",
 ];
+
+/// The entity name given to the dead-letter topics in [`Settings::topics`].
+pub const DEAD_LETTER: &str = "dead-letter";
 
 /// Settings of the monitor service.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +54,8 @@ pub struct Settings {
     pub counties: Vec<String>,
     /// Seconds between two refreshes of the gauges from the database.
     pub refresh_secs: u64,
+    /// Seconds between samples of the consumer lag (`hub_kafka_consumer_lag_messages`); 0: off.
+    pub lag_interval_secs: u64,
     /// Smallest published cell: ratios with a smaller denominator and counts below it are
     /// suppressed (china-standards.md section 6).
     pub min_cell: i64,
@@ -58,6 +64,8 @@ pub struct Settings {
     /// Lab results older than this (by event time) raise no alert: a replay of history must not
     /// page anyone. 0 disables the limit.
     pub alert_max_age_secs: u64,
+    /// A facility of the county with no event for this long is shown (and exported) as silent.
+    pub silent_after_secs: u64,
     /// Address of the dashboard, the JSON API, `/metrics`, `/healthz` and `/readyz`.
     pub listen: String,
     /// Log line format.
@@ -81,9 +89,11 @@ impl Default for Settings {
             critical_values_file: PathBuf::from("deploy/monitor/critical-values.yaml"),
             counties: vec!["210281".to_owned()],
             refresh_secs: 30,
+            lag_interval_secs: 15,
             min_cell: 5,
             utc_offset_hours: 8,
             alert_max_age_secs: 86_400,
+            silent_after_secs: 86_400,
             listen: "127.0.0.1:9320".to_owned(),
             log_format: LogFormat::default(),
         }
@@ -91,13 +101,22 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The consumed topics with `topic_prefix` applied, each with its entity name.
+    /// The consumed topics with `topic_prefix` applied, each with its entity name: the
+    /// canonical ones, and the dead-letter topics of the other stages ([`DEAD_LETTER`]; only
+    /// their headers are read, for the data-quality figures).
     pub fn topics(&self) -> Vec<(String, &'static str)> {
-        hub_schemas::CANONICAL
+        let canonical = hub_schemas::CANONICAL
             .iter()
             .filter(|c| CONSUMED.contains(&c.entity))
-            .map(|c| (format!("{}{}", self.topic_prefix, c.topic), c.entity))
-            .collect()
+            .map(|c| (format!("{}{}", self.topic_prefix, c.topic), c.entity));
+        let dead_letters = hub_schemas::topics::DLQ_STAGES
+            .iter()
+            .filter(|stage| **stage != crate::SERVICE)
+            .map(|stage| {
+                let topic = hub_schemas::topics::dlq_topic(stage);
+                (format!("{}{topic}", self.topic_prefix), DEAD_LETTER)
+            });
+        canonical.chain(dead_letters).collect()
     }
 
     /// The topic clinical alerts are produced to.
@@ -119,7 +138,13 @@ mod tests {
         let path =
             std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/monitor.example.yaml"));
         let settings: Settings = hub_config::load_layers(Some(path), Vec::new()).unwrap();
-        assert_eq!(settings.topics().len(), CONSUMED.len());
+        let topics = settings.topics();
+        assert_eq!(
+            topics.iter().filter(|(_, e)| *e != DEAD_LETTER).count(),
+            CONSUMED.len()
+        );
+        assert!(topics.contains(&("dlq.normaliser".to_owned(), DEAD_LETTER)));
+        assert!(!topics.iter().any(|(t, _)| t == "dlq.monitor"), "not its own");
         assert_eq!(settings.alert_topic(), "canonical.clinical-alert.v1");
     }
 }
