@@ -139,6 +139,8 @@ fn map(raw: &RawEnvelope) -> Result<Mapped, MapError> {
     match raw.topic.rsplit('.').next() {
         Some("hl7v2") => hub_hl7::map_hl7(raw),
         Some("settlement") => hub_settlement::map_settlement(raw),
+        Some("table") => hub_table::map_table_row(raw),
+        Some("dicom") => hub_dicom_map::map_dicom(raw),
         _ => Err(MapError::new(
             "unsupported_format",
             "no mapping for this raw topic's format",

@@ -83,7 +83,10 @@ impl Default for Settings {
                 "raw.his.hl7v2",
                 "raw.lab.hl7v2",
                 "raw.imaging.hl7v2",
+                "raw.imaging.dicom",
                 "raw.insurance.settlement",
+                "raw.his.table",
+                "raw.lab.table",
             ]
             .map(str::to_owned)
             .to_vec(),
