@@ -5,7 +5,8 @@
 #   - PostgreSQL: the machine's server if 127.0.0.1:5432 answers; else Debian's package, started.
 #   - MariaDB (front-end-processor tables of connector-table): the machine's server if
 #     127.0.0.1:3306 answers; else Debian's mariadb-server, started, root allowed from loopback.
-#   - Prometheus and promtool (Debian's package): deploy/prometheus is checked and scraped by tests.
+#   - Prometheus and promtool (Debian's package): deploy/prometheus is checked and scraped by tests;
+#     docker-compose (Debian's package) validates docker-compose.yml.
 #   - tansu 0.6.0, a Kafka-protocol broker from crates.io (about ten minutes to build, once).
 #   - a Python virtualenv with confluent-kafka, the third-party client of the interop test.
 set -euo pipefail
@@ -123,9 +124,17 @@ ensure_prometheus() {
   apt_install prometheus
 }
 
+# Debian's docker-compose validates docker-compose.yml in the tests (no Docker engine needed).
+ensure_compose_validator() {
+  command -v docker-compose >/dev/null 2>&1 && return
+  log "installing docker-compose from Debian's packages (to validate docker-compose.yml)"
+  apt_install docker-compose
+}
+
 ensure_build_tools
 ensure_postgres
 ensure_prometheus
+ensure_compose_validator
 ensure_mariadb
 ensure_python
 ensure_tansu

@@ -1,5 +1,6 @@
 //! `docker-compose.yml` cannot be started on the development machines (no Docker engine), so
-//! this test keeps it honest: it parses, names the production stack, and configures each hub
+//! this test keeps it honest: Compose itself (Debian's `docker-compose`, installed by
+//! `scripts/setup.sh`) validates it, it names the production stack, and it configures each hub
 //! service with the same settings the local stack uses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
@@ -40,6 +41,7 @@ fn compose_names_the_production_stack() {
         "schema-registry",
         "hub-init",
         "prometheus",
+        "grafana",
     ] {
         assert!(
             services.contains_key(&Yaml::String(name.into())),
@@ -112,4 +114,22 @@ fn prometheus_scrapes_every_hub_service_in_compose() {
     }
     let alerts = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
     YamlLoader::load_from_str(&alerts).expect("alerts.yml is valid YAML");
+}
+
+#[test]
+fn docker_compose_validates_the_file() {
+    let output = std::process::Command::new(
+        std::env::var("HUB_DOCKER_COMPOSE").unwrap_or_else(|_| "docker-compose".into()),
+    )
+    .args(["-f", "docker-compose.yml", "config", "--quiet"])
+    .current_dir(root())
+    .output()
+    .expect(
+        "docker-compose is not installed: run scripts/setup.sh (Debian package docker-compose)",
+    );
+    assert!(
+        output.status.success(),
+        "docker-compose config refused the file:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
