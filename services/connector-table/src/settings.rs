@@ -48,7 +48,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            admin_listen: "127.0.0.1:9467".to_owned(),
+            admin_listen: "127.0.0.1:9468".to_owned(),
             kafka: KafkaSettings::default(),
             state_database_url: SecretString::from(
                 "postgres://postgres@127.0.0.1:5432/hub_connector_table",
