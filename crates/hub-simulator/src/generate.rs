@@ -14,8 +14,11 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use chrono::DateTime;
+
 use crate::config::Config;
 use crate::county::{County, PROVINCIAL_HOSPITAL};
+use crate::dicom::Instance;
 use crate::expected::{OrderTruth, ReferralTruth, SettledTruth, Truth, VisitTruth};
 use crate::hl7::{self, Dx, Header, Observation, Order, Patient, Procedure, Visit};
 use crate::people::Resident;
@@ -74,6 +77,12 @@ pub enum Route {
     },
     /// A settlement record of the insurance bureau (HTTP batches).
     Settlement,
+    /// A DICOM Part-10 file written by `facility`'s modality into the imaging drop folder (the
+    /// body is the instance's attributes as JSON, see [`crate::dicom::Instance`]).
+    DicomFile {
+        /// The performing centre.
+        facility: String,
+    },
 }
 
 /// One message as a source system sends it.
@@ -85,7 +94,8 @@ pub struct Outgoing {
     pub route: Route,
     /// MSH-10 or `setl_id`.
     pub id: String,
-    /// ER7 text (segments ended by CR) or one JSON object.
+    /// ER7 text (segments ended by CR), one JSON object (settlement), or the JSON attributes of a
+    /// DICOM instance.
     pub body: String,
 }
 
@@ -698,6 +708,41 @@ impl<'a> Generator<'a> {
         };
         let body = hl7::imaging_order(&header, &patient, visit_number, &order, &procedure);
         self.send_hl7(&ordering.code, Source::His, ordered, id, body);
+        let (family, given) = resident
+            .name
+            .split_at(resident.name.chars().next().map_or(0, char::len_utf8));
+        let local = DateTime::from_timestamp_millis(performed)
+            .unwrap_or_default()
+            .with_timezone(&hl7::china());
+        let instance = Instance {
+            modality: if modality == "DR" {
+                "DX".to_owned()
+            } else {
+                modality.to_owned()
+            },
+            sop_uid: format!("{uid}.1.1"),
+            study_uid: uid.clone(),
+            series_uid: format!("{uid}.1"),
+            accession: accession.clone(),
+            study_date: local.format("%Y%m%d").to_string(),
+            study_time: local.format("%H%M%S").to_string(),
+            institution: centre.name.clone(),
+            description: name.to_owned(),
+            patient_name: format!("{family}^{given}"),
+            patient_id: resident.mrn(&ordering.code),
+            id_number: resident.id_number.clone(),
+            birth_date: resident.birth_date.format("%Y%m%d").to_string(),
+            sex: if resident.sex == "1" { "M" } else { "F" }.to_owned(),
+            body_part: part.to_owned(),
+        };
+        self.messages.push(Outgoing {
+            at: performed,
+            route: Route::DicomFile {
+                facility: centre.code.clone(),
+            },
+            id: instance.sop_uid.clone(),
+            body: serde_json::to_string(&instance).unwrap_or_default(),
+        });
         let critical = self.chance(self.config.critical_rate);
         let (findings, impression) = if critical {
             (

@@ -8,7 +8,8 @@
 //!   [`hl7`] and [`settlement`] build the HL7 v2 and NHSA JSON the source systems send.
 //! - [`expected`]: the ground truth reduced with the monitor's formulas (`services/monitor/
 //!   INDICATORS.md`) to the numerators and denominators the monitor must publish.
-//! - [`send`]: delivery over MLLP (waiting for each ACK) and HTTP settlement batches.
+//! - [`send`]: delivery over MLLP (waiting for each ACK), HTTP settlement batches and DICOM
+//!   Part-10 files ([`dicom`]) into the imaging connector's drop folder.
 //!
 //! Everything is deterministic in the seed: a ChaCha8 generator, no clock, no hash-map order.
 //! Every record is synthetic (MSH-11 `T`, a `ZSY` segment, `"synthetic": true`; the connectors
@@ -16,6 +17,7 @@
 
 pub mod config;
 pub mod county;
+pub mod dicom;
 pub mod expected;
 pub mod generate;
 pub mod hl7;

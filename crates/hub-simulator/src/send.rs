@@ -34,6 +34,9 @@ pub struct Targets {
     pub rate: f64,
     /// Settlement records per HTTP request.
     pub batch: usize,
+    /// The imaging connector's drop folder of the shared imaging centre (files go to its
+    /// `incoming/`).
+    pub dicom_drop: Option<std::path::PathBuf>,
 }
 
 /// What happened to the messages.
@@ -133,6 +136,7 @@ fn route_name(route: &Route) -> String {
     match route {
         Route::Mllp { facility, source } => format!("mllp:{source:?}:{facility}").to_lowercase(),
         Route::Settlement => "settlements".to_owned(),
+        Route::DicomFile { facility } => format!("dicom:{facility}"),
     }
 }
 
@@ -152,6 +156,8 @@ enum Worker {
     Mllp(String, SocketAddr),
     /// URL and token.
     Settlement(String, String),
+    /// A drop folder.
+    Dicom(std::path::PathBuf),
 }
 
 /// Outcome of one worker: accepted and rejected counts under its route name.
@@ -268,6 +274,29 @@ async fn settlement_worker(
     Ok((name, ok, refused))
 }
 
+async fn dicom_worker(
+    dir: std::path::PathBuf,
+    mut rx: mpsc::Receiver<Outgoing>,
+) -> Result<Tally, SendError> {
+    let name = "dicom:files".to_owned();
+    let fail = |message: String| SendError::Transport {
+        route: name.clone(),
+        message,
+    };
+    let mut written = 0;
+    while let Some(message) = rx.recv().await {
+        let instance: crate::dicom::Instance =
+            serde_json::from_str(&message.body).map_err(|e| fail(e.to_string()))?;
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || instance.write_into(&dir))
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| fail(e.to_string()))?;
+        written += 1;
+    }
+    Ok((name, written, 0))
+}
+
 /// Sends `messages` (in order) to `targets`.
 ///
 /// # Errors
@@ -289,6 +318,7 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
                 (Some(url), Some(token)) => Some(Worker::Settlement(url.clone(), token.clone())),
                 _ => None,
             },
+            Route::DicomFile { .. } => targets.dicom_drop.clone().map(Worker::Dicom),
         };
         let Some(worker) = worker else {
             report.skipped += 1;
@@ -301,6 +331,7 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
         let key = match &worker {
             Worker::Mllp(_, addr) => format!("mllp:{addr}"),
             Worker::Settlement(..) => "settlements".to_owned(),
+            Worker::Dicom(dir) => format!("dicom:{}", dir.display()),
         };
         let tx = senders.entry(key).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(1024);
@@ -309,6 +340,7 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
                 Worker::Settlement(url, token) => {
                     workers.spawn(settlement_worker(url, token, targets.batch.max(1), rx))
                 }
+                Worker::Dicom(dir) => workers.spawn(dicom_worker(dir, rx)),
             };
             tx
         });

@@ -97,6 +97,9 @@ fn every_hl7_message_maps_and_every_settlement_validates() {
                 assert!(m.body.contains("\"synthetic\":true"));
                 settlements += 1;
             }
+            Route::DicomFile { facility } => {
+                assert_eq!(facility, "H21028100004", "the shared imaging centre");
+            }
         }
     }
     for kind in [
@@ -168,4 +171,51 @@ fn expected_values_follow_the_rates() {
         .unwrap();
     assert!(lab.value.unwrap() > 40.0);
     assert!(get("referrals_up").value.unwrap() >= 5.0);
+}
+
+#[test]
+fn dicom_files_are_part_10_with_the_studys_uids() {
+    let sim = simulate(3);
+    let instances: Vec<hub_simulator::dicom::Instance> = sim
+        .messages
+        .iter()
+        .filter(|m| matches!(m.route, Route::DicomFile { .. }))
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect();
+    assert!(!instances.is_empty());
+    let orders: Vec<&str> = sim
+        .messages
+        .iter()
+        .filter(|m| m.body.contains("ORM^O01"))
+        .map(|m| m.body.as_str())
+        .collect();
+    let dir = std::env::temp_dir().join(format!("hub-simulator-dicom-{}", std::process::id()));
+    for instance in instances.iter().take(3) {
+        assert!(
+            orders.iter().any(|o| o.contains(&instance.study_uid)),
+            "the ORM names the study"
+        );
+        let path = instance.write_into(&dir).unwrap();
+        assert!(path.starts_with(dir.join("incoming")));
+        let file = dicom_object::open_file(&path).unwrap();
+        let text = |tag| {
+            file.element(tag)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim_end_matches('\0')
+                .trim()
+                .to_owned()
+        };
+        use dicom_dictionary_std::tags;
+        assert_eq!(text(tags::STUDY_INSTANCE_UID), instance.study_uid);
+        assert_eq!(text(tags::ACCESSION_NUMBER), instance.accession);
+        assert_eq!(
+            text(tags::PATIENT_NAME),
+            instance.patient_name,
+            "UTF-8 names survive"
+        );
+        assert_eq!(text(tags::IMAGE_COMMENTS), "SYNTHETIC hub-simulator");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

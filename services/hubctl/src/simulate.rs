@@ -1,5 +1,6 @@
 //! `hubctl simulate`: a seeded synthetic county sent through the hub's real interfaces (HL7 over
-//! MLLP for HIS, LIS and RIS; settlement batches over HTTP), or, with `--print-expected`, the
+//! MLLP for HIS, LIS and RIS; settlement batches over HTTP; DICOM files into the imaging drop
+//! folder), or, with `--print-expected`, the
 //! indicator values its data must produce (JSON, as the monitor publishes them).
 
 use std::collections::HashMap;
@@ -74,6 +75,10 @@ pub struct SimulateArgs {
     /// Settlement records per HTTP request.
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// The imaging connector's drop folder of the shared imaging centre: one DICOM Part-10
+    /// file per study is written into its `incoming/`.
+    #[arg(long)]
+    dicom_drop: Option<PathBuf>,
     /// Print the expected indicator values (JSON) and send nothing.
     #[arg(long)]
     print_expected: bool,
@@ -137,6 +142,7 @@ impl SimulateArgs {
             token: self.token.clone(),
             rate: parse_rate(&self.rate)?,
             batch: self.batch,
+            dicom_drop: self.dicom_drop.clone(),
         })
     }
 }
