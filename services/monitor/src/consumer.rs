@@ -2,7 +2,7 @@
 //! out.
 //!
 //! Per batch: decode, reduce to facts, upsert them in one transaction; then produce the alerts
-//! of critical lab results not produced before (idempotent producer, awaited), record them as
+//! of critical lab results and critical imaging findings not produced before (idempotent producer, awaited), record them as
 //! produced; then dead-letter bad input; only then store the offsets. A crash anywhere repeats
 //! the batch: the upserts are idempotent, and an alert produced but not yet recorded is produced
 //! again with the same ids, so consumers of the alert topic converge.
@@ -44,6 +44,7 @@ struct Record {
     key: Vec<u8>,
     payload: Vec<u8>,
     headers: Option<OwnedHeaders>,
+    timestamp: Option<i64>,
 }
 
 impl Record {
@@ -55,11 +56,37 @@ impl Record {
             key: m.key().unwrap_or_default().to_vec(),
             payload: m.payload().unwrap_or_default().to_vec(),
             headers: m.headers().map(|h| h.detach()),
+            timestamp: m.timestamp().to_millis(),
         }
+    }
+
+    /// The last value of header `name` as UTF-8 text.
+    fn header(&self, name: &str) -> Option<String> {
+        use hub_kafka::rdkafka::message::Headers;
+        let headers = self.headers.as_ref()?;
+        headers
+            .iter()
+            .filter(|h| h.key == name)
+            .filter_map(|h| h.value)
+            .last()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::to_owned)
+    }
+
+    /// The fact of a record of a dead-letter topic (headers only).
+    fn dead_letter(&self, now_ms: i64) -> facts::Fact {
+        let stage = self.topic.rsplit("dlq.").next().unwrap_or_default();
+        facts::Fact::DeadLetter(facts::dead_letter(
+            (&self.topic, self.partition, self.offset),
+            stage,
+            |name| self.header(name),
+            self.timestamp.unwrap_or(now_ms),
+        ))
     }
 }
 
-/// Everything the consumer loop needs.
+/// Everything the consumer loop needs. Records of the dead-letter topics are not decoded: only
+/// their headers become facts (data quality).
 pub struct Consumer {
     /// Subscribed to the consumed canonical topics.
     pub consumer: HubConsumer,
@@ -173,6 +200,11 @@ impl Consumer {
                 dead.push((record, "monitor_unknown_topic", "not consumed here".into()));
                 continue;
             };
+            if *entity == crate::settings::DEAD_LETTER {
+                self.metrics.received.with_label_values(&[entity]).inc();
+                facts_out.push((index, record.dead_letter(now_ms)));
+                continue;
+            }
             let event = match self.codecs.decode(entity, &record.payload).await {
                 Some(Ok(event)) => event,
                 Some(Err(e)) if e.is_bad_data() => {
@@ -190,18 +222,22 @@ impl Consumer {
                 }
             };
             self.metrics.received.with_label_values(&[entity]).inc();
-            if let AnyEvent::LabResult(lab) = &event
-                && self.alert_max_age.is_none_or(|max| {
-                    now_ms - lab.event_time <= i64::try_from(max.as_millis()).unwrap_or(i64::MAX)
+            let recent = |event_time: i64| {
+                self.alert_max_age.is_none_or(|max| {
+                    now_ms - event_time <= i64::try_from(max.as_millis()).unwrap_or(i64::MAX)
                 })
-                && let Some(alert) = alerts::alert_for(
-                    lab,
-                    &self.critical,
-                    (&record.topic, record.partition, record.offset),
-                )
-            {
-                candidates.push(alert);
-            }
+            };
+            let position = (record.topic.as_str(), record.partition, record.offset);
+            let alert = match &event {
+                AnyEvent::LabResult(lab) if recent(lab.event_time) => {
+                    alerts::alert_for(lab, &self.critical, position)
+                }
+                AnyEvent::ImagingReport(report) if recent(report.event_time) => {
+                    alerts::imaging_alert_for(report, position)
+                }
+                _ => None,
+            };
+            candidates.extend(alert);
             if let Some(fact) = facts::fact(&event, &self.terminology) {
                 facts_out.push((index, fact));
             }
@@ -292,14 +328,13 @@ impl Consumer {
             store::mark_alert_sent(&self.pool, &alert.alert_id, &alert.source_event_id, now_ms)
                 .await
                 .map_err(|e| ("database", e.to_string()))?;
-            self.metrics
-                .alerts
-                .with_label_values(&["CRITICAL_LAB_VALUE"])
-                .inc();
+            let kind = facts::symbol(&alert.alert_type);
+            self.metrics.alerts.with_label_values(&[&kind]).inc();
             info!(
                 alert_id = %alert.alert_id,
+                alert_type = %kind,
                 notify_facility = %alert.notify_facility_code,
-                "Critical lab value alert produced."
+                "Clinical alert produced."
             );
         }
         Ok(())

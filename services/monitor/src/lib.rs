@@ -1,12 +1,15 @@
 //! `monitor`: the county medical-community indicators, live, and clinical alerts.
 //!
-//! - [`consumer`]: canonical encounter, settlement, referral, lab and imaging topics
-//!   (`read_committed`) reduced to [`facts`] and upserted into PostgreSQL ([`store`]), offsets
-//!   stored after the commit; critical lab values ([`alerts`], [`rules`]) produced as
-//!   `canonical.clinical-alert.v1` events before the lab offset is stored.
+//! - [`consumer`]: canonical encounter, settlement, referral, lab, imaging and identity-link
+//!   topics (`read_committed`), and the headers of the other stages' dead letters, reduced to
+//!   [`facts`] and upserted into PostgreSQL ([`store`]), offsets stored after the commit;
+//!   critical lab values ([`alerts`], [`rules`]) and critical imaging findings produced as
+//!   `canonical.clinical-alert.v1` events before the offset is stored.
 //! - [`query`] (SQL aggregates over the facts) and [`indicators`] (the pure formulas, targets,
-//!   small-cell suppression) make a [`report`] per county and [`period`]. Nothing is counted in
-//!   memory: a restart or a second instance reads the same numbers from the same rows.
+//!   small-cell suppression) make a [`report`] per county and [`period`], with the [`outflow`]
+//!   by ICD-10 [`chapter`] and the data [`quality`] per facility; [`trend`] gives twelve months,
+//!   [`health`] the pipeline as seen from the facts. Nothing is counted in memory: a restart or
+//!   a second instance reads the same numbers from the same rows.
 //! - Exposure: [`api`] (JSON), [`dashboard`] (HTML at `/`), and the gauges of [`metrics`],
 //!   refreshed from the database every `refresh_secs`.
 //!
@@ -14,17 +17,22 @@
 
 pub mod alerts;
 pub mod api;
+pub mod chapter;
 pub mod consumer;
 pub mod dashboard;
 pub mod facts;
+pub mod health;
 pub mod indicators;
 pub mod metrics;
+pub mod outflow;
 pub mod period;
+pub mod quality;
 pub mod query;
 pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod store;
+pub mod trend;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -124,6 +132,7 @@ pub async fn run(
         targets,
         min_cell: settings.min_cell.max(1),
         utc_offset_hours: settings.utc_offset_hours,
+        silent_after_secs: i64::try_from(settings.silent_after_secs).unwrap_or(i64::MAX),
     });
     let state = api::AppState {
         pool: pool.clone(),
@@ -282,6 +291,11 @@ pub async fn refresh(
             }
         }
     }
+    let mut health = Vec::new();
+    for county in counties.iter().filter(|c| report::valid_county(c)) {
+        health.push(health::read(pool, county, now, config.silent_after_secs).await?);
+    }
+    metrics.publish_details(&reports, &health);
     metrics
         .unknown_facility_events
         .set(query::unknown_facility_events(pool).await?);

@@ -62,6 +62,15 @@ impl Month {
         }
     }
 
+    /// The month `months` later (earlier when negative).
+    pub const fn offset(self, months: i32) -> Self {
+        let index = self.year * 12 + self.month as i32 - 1 + months;
+        Self {
+            year: index.div_euclid(12),
+            month: (index.rem_euclid(12) + 1) as u32,
+        }
+    }
+
     /// `[start, end)` in epoch ms for `scope` ending with this month, local time.
     pub fn bounds(self, scope: Scope, utc_offset_hours: i32) -> (i64, i64) {
         let first_month = match scope {
@@ -107,5 +116,8 @@ mod tests {
         assert_eq!(dec.bounds(Scope::Month, 0).1, 1_798_761_600_000);
         assert_eq!(Month::containing(1_793_462_400_000, 8), Some(m));
         assert_eq!(Month::containing(1_793_462_399_999, 8).unwrap().month, 10);
+        assert_eq!(m.offset(-11).to_string(), "2025-12");
+        assert_eq!(m.offset(2).to_string(), "2027-01");
+        assert_eq!(m.offset(-23).to_string(), "2024-12");
     }
 }

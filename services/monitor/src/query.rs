@@ -1,6 +1,8 @@
 //! The indicators' inputs, read from the facts with SQL aggregates: every instance, and every
 //! restart, computes the same numbers from the same rows.
 //!
+//! Every query takes the period boundaries as an array (`$2`, epoch ms, ascending) and groups by
+//! `width_bucket`: one span for a report, twelve or twenty-four months for a trend, in one scan.
 //! Facility attributes (level, division, primary care, shared centre) come from
 //! `monitor_facility`, joined at query time, so a registry correction applies to history.
 
@@ -11,8 +13,11 @@ use crate::indicators::{Inputs, Turnaround};
 /// Settled visits of the county's insured persons: one visit per (institution, `mdtrt_id`) whose
 /// settlements minus reversals leave at least one; a reversal counts in the month of the
 /// settlement it undoes; pharmacies (registry level, or med_type 41) excluded. The place of an
-/// unregistered institution is the bureau's `mdtrtarea_admvs`.
-const SETTLEMENTS: &str = r"
+/// unregistered institution is the bureau's `mdtrtarea_admvs`. The chapter of a visit is that of
+/// the principal diagnosis of its latest settlement (the discharge settlement of a stay).
+macro_rules! visits {
+    () => {
+        r"
 WITH latest AS (
     SELECT DISTINCT ON (kind = 'SETTLEMENT', CASE WHEN kind = 'SETTLEMENT' THEN setl_id
                         ELSE COALESCE(reverses_setl_id, setl_id) END) *
@@ -28,16 +33,28 @@ WITH latest AS (
 ), visit AS (
     SELECT fixmedins_code, mdtrt_id, bool_or(inpatient) AS inpatient, min(t) AS t,
            sum(sign) AS n, sum(medfee_sumamt) AS medfee, sum(fund_pay_sumamt) AS fund,
-           max(mdtrtarea_admvs) AS area, bool_or(med_type = '41') AS pharmacy_purchase
+           max(mdtrtarea_admvs) AS area, bool_or(med_type = '41') AS pharmacy_purchase,
+           (array_agg(dx_chapter ORDER BY setl_time DESC, event_id DESC)
+                FILTER (WHERE sign > 0 AND dx_chapter IS NOT NULL))[1] AS chapter
     FROM attributed GROUP BY fixmedins_code, mdtrt_id
 ), v AS (
-    SELECT visit.*, COALESCE(f.admdvs, visit.area) = $1 AS in_county,
+    SELECT visit.*, width_bucket(visit.t, $2::BIGINT[]) AS bucket,
+           COALESCE(f.admdvs, visit.area) = $1 AS in_county,
            COALESCE(f.primary_care, false) AS primary_care
     FROM visit LEFT JOIN monitor_facility f ON f.code = visit.fixmedins_code
-    WHERE visit.n > 0 AND visit.t >= $2 AND visit.t < $3
+    WHERE visit.n > 0 AND visit.t >= ($2::BIGINT[])[1]
+      AND visit.t < ($2::BIGINT[])[cardinality($2::BIGINT[])]
       AND COALESCE(f.level, '') <> 'pharmacy' AND NOT visit.pharmacy_purchase
-)
-SELECT count(*),
+)"
+    };
+}
+
+/// Settlement totals per period.
+const SETTLEMENTS: &str = concat!(
+    visits!(),
+    r"
+SELECT bucket,
+       count(*),
        count(*) FILTER (WHERE in_county),
        count(*) FILTER (WHERE inpatient),
        count(*) FILTER (WHERE inpatient AND in_county),
@@ -45,7 +62,18 @@ SELECT count(*),
        COALESCE(sum(fund) FILTER (WHERE in_county), 0)::BIGINT,
        COALESCE(sum(fund) FILTER (WHERE in_county AND primary_care), 0)::BIGINT,
        COALESCE(sum(medfee) FILTER (WHERE inpatient AND in_county), 0)::BIGINT
-FROM v";
+FROM v GROUP BY bucket"
+);
+
+/// Settled visits and stays by chapter, and how many of them were out of the county.
+const OUTFLOW: &str = concat!(
+    visits!(),
+    r"
+SELECT bucket, COALESCE(chapter, 'none'),
+       count(*), count(*) FILTER (WHERE NOT in_county),
+       count(*) FILTER (WHERE inpatient), count(*) FILTER (WHERE inpatient AND NOT in_county)
+FROM v GROUP BY 1, 2"
+);
 
 /// Outpatient and emergency visits at the county's facilities: one per (facility,
 /// encounter id) seen with a non-cancelling action, unless its last register/admit is followed
@@ -60,10 +88,12 @@ WITH e AS (
            max(event_time) FILTER (WHERE action IN ('CANCEL_REGISTER', 'CANCEL_ADMIT')) AS cancelled
     FROM monitor_encounter GROUP BY facility_code, encounter_id
 )
-SELECT count(*), count(*) FILTER (WHERE f.primary_care)
+SELECT width_bucket(e.t, $2::BIGINT[]), count(*), count(*) FILTER (WHERE f.primary_care)
 FROM e JOIN monitor_facility f ON f.code = e.facility_code AND f.admdvs = $1
-WHERE e.t >= $2 AND e.t < $3 AND e.cls IN ('OUTPATIENT', 'EMERGENCY')
-  AND (e.cancelled IS NULL OR (e.opened IS NOT NULL AND e.opened > e.cancelled))";
+WHERE e.t >= ($2::BIGINT[])[1] AND e.t < ($2::BIGINT[])[cardinality($2::BIGINT[])]
+  AND e.cls IN ('OUTPATIENT', 'EMERGENCY')
+  AND (e.cancelled IS NULL OR (e.opened IS NOT NULL AND e.opened > e.cancelled))
+GROUP BY 1";
 
 /// Referrals touching the county (either end in it), latest status per referral, cancelled and
 /// rejected ones excluded, by direction and facility levels.
@@ -73,13 +103,16 @@ WITH r AS (
     FROM monitor_referral
     ORDER BY from_facility_code, referral_id, event_time DESC, event_id DESC
 )
-SELECT r.direction, COALESCE(ff.level, 'unknown'), COALESCE(tf.level, 'unknown'), count(*)
+SELECT width_bucket(r.referred_at, $2::BIGINT[]), r.direction,
+       COALESCE(ff.level, 'unknown'), COALESCE(tf.level, 'unknown'), count(*)
 FROM r
 LEFT JOIN monitor_facility ff ON ff.code = r.from_facility_code
 LEFT JOIN monitor_facility tf ON tf.code = r.to_facility_code
-WHERE r.status NOT IN ('CANCELLED', 'REJECTED') AND r.referred_at >= $2 AND r.referred_at < $3
+WHERE r.status NOT IN ('CANCELLED', 'REJECTED')
+  AND r.referred_at >= ($2::BIGINT[])[1]
+  AND r.referred_at < ($2::BIGINT[])[cardinality($2::BIGINT[])]
   AND (ff.admdvs = $1 OR tf.admdvs = $1)
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
 
 /// Order-to-report time per order at the county's shared centres: the earliest order time to
 /// the first report, in the period of the report.
@@ -91,14 +124,15 @@ WITH o AS (
            min(reported_at) FILTER (WHERE NOT cancelled) AS reported
     FROM monitor_diagnostic GROUP BY service, order_id
 )
-SELECT o.service, o.centre, count(*),
+SELECT width_bucket(o.reported, $2::BIGINT[]), o.service, o.centre, count(*),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY (o.reported - o.ordered) / 1000.0::float8),
        percentile_cont(0.9) WITHIN GROUP (ORDER BY (o.reported - o.ordered) / 1000.0::float8)
 FROM o JOIN monitor_facility f ON f.code = o.centre AND f.admdvs = $1
                               AND f.shared_centre = o.service
 WHERE o.ordered IS NOT NULL AND o.reported IS NOT NULL AND o.reported >= o.ordered
-  AND o.reported >= $2 AND o.reported < $3
-GROUP BY o.service, o.centre ORDER BY o.service, o.centre";
+  AND o.reported >= ($2::BIGINT[])[1]
+  AND o.reported < ($2::BIGINT[])[cardinality($2::BIGINT[])]
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 
 /// Events from facilities the registry does not know (data quality).
 const UNKNOWN_FACILITIES: &str = r"
@@ -124,8 +158,138 @@ pub struct Flow {
     pub suppressed: bool,
 }
 
-/// Reads the inputs of `county` for `[start, end)` (epoch ms) and the same span a year before
-/// (`prior`), plus the referral flows (unsuppressed counts).
+/// Settled visits of one diagnosis chapter (unsuppressed counts, see [`crate::outflow`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChapterCounts {
+    /// Chapter id.
+    pub chapter: String,
+    /// Settled visits of county-insured persons (pharmacies excluded).
+    pub visits: i64,
+    /// Of those, at facilities outside the county.
+    pub visits_out: i64,
+    /// Inpatient stays.
+    pub stays: i64,
+    /// Of those, outside the county.
+    pub stays_out: i64,
+}
+
+/// Everything read for one period (bucket) of a county.
+#[derive(Debug, Clone, Default)]
+pub struct Period {
+    /// Indicator inputs (without the prior year: see [`inputs`]).
+    pub inputs: Inputs,
+    /// Referral flows (unsuppressed counts).
+    pub flows: Vec<Flow>,
+    /// Settled visits by chapter.
+    pub chapters: Vec<ChapterCounts>,
+}
+
+/// `bucket` (1-based, as `width_bucket` numbers them) to a vector index, if within `n`.
+fn slot(bucket: i32, n: usize) -> Option<usize> {
+    usize::try_from(bucket - 1).ok().filter(|i| *i < n)
+}
+
+/// Settlement totals per period: (visits, in county, stays, stays in county, fund, fund in
+/// county, fund primary, in-county inpatient cost).
+type SettlementRow = (i32, i64, i64, i64, i64, i64, i64, i64, i64);
+
+/// Reads `county` for the periods between consecutive `bounds` (epoch ms, ascending, at least
+/// two): one [`Period`] per span. The prior-year fields of the inputs are left at zero.
+///
+/// # Errors
+/// The database fails.
+pub async fn periods(
+    pool: &PgPool,
+    county: &str,
+    bounds: &[i64],
+) -> Result<Vec<Period>, sqlx::Error> {
+    let n = bounds.len().saturating_sub(1);
+    let mut out = vec![Period::default(); n];
+    if n == 0 {
+        return Ok(out);
+    }
+    let rows: Vec<SettlementRow> = sqlx::query_as(SETTLEMENTS)
+        .bind(county)
+        .bind(bounds)
+        .fetch_all(pool)
+        .await?;
+    for r in rows {
+        let Some(i) = slot(r.0, n) else { continue };
+        let p = &mut out[i].inputs;
+        p.insured_visits = r.1;
+        p.insured_visits_in_county = r.2;
+        p.insured_stays = r.3;
+        p.insured_stays_in_county = r.4;
+        p.fund_all = r.5;
+        p.fund_in_county = r.6;
+        p.fund_primary = r.7;
+        p.inpatient_cost_in_county = r.8;
+    }
+    let rows: Vec<(i32, String, i64, i64, i64, i64)> = sqlx::query_as(OUTFLOW)
+        .bind(county)
+        .bind(bounds)
+        .fetch_all(pool)
+        .await?;
+    for (bucket, chapter, visits, visits_out, stays, stays_out) in rows {
+        let Some(i) = slot(bucket, n) else { continue };
+        out[i].chapters.push(ChapterCounts {
+            chapter,
+            visits,
+            visits_out,
+            stays,
+            stays_out,
+        });
+    }
+    let rows: Vec<(i32, i64, i64)> = sqlx::query_as(ENCOUNTERS)
+        .bind(county)
+        .bind(bounds)
+        .fetch_all(pool)
+        .await?;
+    for (bucket, all, primary) in rows {
+        let Some(i) = slot(bucket, n) else { continue };
+        out[i].inputs.visits_in_county = all;
+        out[i].inputs.visits_primary = primary;
+    }
+    let rows: Vec<(i32, String, String, String, i64)> = sqlx::query_as(REFERRALS)
+        .bind(county)
+        .bind(bounds)
+        .fetch_all(pool)
+        .await?;
+    for (bucket, direction, from_level, to_level, count) in rows {
+        let Some(i) = slot(bucket, n) else { continue };
+        match direction.as_str() {
+            "UP" => out[i].inputs.referrals_up += count,
+            "DOWN" => out[i].inputs.referrals_down += count,
+            _ => {}
+        }
+        out[i].flows.push(Flow {
+            direction,
+            from_level,
+            to_level,
+            count: Some(count),
+            suppressed: false,
+        });
+    }
+    let rows: Vec<(i32, String, String, i64, f64, f64)> = sqlx::query_as(TURNAROUND)
+        .bind(county)
+        .bind(bounds)
+        .fetch_all(pool)
+        .await?;
+    for (bucket, service, centre, orders, p50_secs, p90_secs) in rows {
+        let Some(i) = slot(bucket, n) else { continue };
+        out[i].inputs.turnaround.push(Turnaround {
+            service,
+            centre,
+            orders,
+            p50_secs,
+            p90_secs,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads `county` for `[start, end)` (epoch ms), with the in-county stays and their cost of the
+/// same span a year before (`prior`, for the growth).
 ///
 /// # Errors
 /// The database fails.
@@ -134,75 +298,41 @@ pub async fn inputs(
     county: &str,
     (start, end): (i64, i64),
     prior: (i64, i64),
-) -> Result<(Inputs, Vec<Flow>), sqlx::Error> {
-    let s: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(SETTLEMENTS)
+) -> Result<Period, sqlx::Error> {
+    let mut period = periods(pool, county, &[start, end])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    let before = prior_settlements(pool, county, &[prior.0, prior.1]).await?;
+    if let Some(b) = before.first() {
+        period.inputs.prior_stays_in_county = b.0;
+        period.inputs.prior_inpatient_cost_in_county = b.1;
+    }
+    Ok(period)
+}
+
+/// In-county stays of county-insured persons and their cost, per period between `bounds`.
+///
+/// # Errors
+/// The database fails.
+pub async fn prior_settlements(
+    pool: &PgPool,
+    county: &str,
+    bounds: &[i64],
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let n = bounds.len().saturating_sub(1);
+    let mut out = vec![(0, 0); n];
+    let rows: Vec<SettlementRow> = sqlx::query_as(SETTLEMENTS)
         .bind(county)
-        .bind(start)
-        .bind(end)
-        .fetch_one(pool)
-        .await?;
-    let p: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(SETTLEMENTS)
-        .bind(county)
-        .bind(prior.0)
-        .bind(prior.1)
-        .fetch_one(pool)
-        .await?;
-    let (visits_in_county, visits_primary): (i64, i64) = sqlx::query_as(ENCOUNTERS)
-        .bind(county)
-        .bind(start)
-        .bind(end)
-        .fetch_one(pool)
-        .await?;
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(REFERRALS)
-        .bind(county)
-        .bind(start)
-        .bind(end)
+        .bind(bounds)
         .fetch_all(pool)
         .await?;
-    let by = |d: &str| rows.iter().filter(|r| r.0 == d).map(|r| r.3).sum::<i64>();
-    let turnaround: Vec<(String, String, i64, f64, f64)> = sqlx::query_as(TURNAROUND)
-        .bind(county)
-        .bind(start)
-        .bind(end)
-        .fetch_all(pool)
-        .await?;
-    let inputs = Inputs {
-        insured_visits: s.0,
-        insured_visits_in_county: s.1,
-        insured_stays: s.2,
-        insured_stays_in_county: s.3,
-        fund_all: s.4,
-        fund_in_county: s.5,
-        fund_primary: s.6,
-        inpatient_cost_in_county: s.7,
-        prior_stays_in_county: p.3,
-        prior_inpatient_cost_in_county: p.7,
-        visits_in_county,
-        visits_primary,
-        referrals_up: by("UP"),
-        referrals_down: by("DOWN"),
-        turnaround: turnaround
-            .into_iter()
-            .map(|(service, centre, orders, p50_secs, p90_secs)| Turnaround {
-                service,
-                centre,
-                orders,
-                p50_secs,
-                p90_secs,
-            })
-            .collect(),
-    };
-    let flows = rows
-        .into_iter()
-        .map(|(direction, from_level, to_level, n)| Flow {
-            direction,
-            from_level,
-            to_level,
-            count: Some(n),
-            suppressed: false,
-        })
-        .collect();
-    Ok((inputs, flows))
+    for r in rows {
+        if let Some(i) = slot(r.0, n) {
+            out[i] = (r.4, r.8);
+        }
+    }
+    Ok(out)
 }
 
 /// Events whose facility the registry does not know.

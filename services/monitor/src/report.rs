@@ -4,7 +4,9 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::indicators::{Indicator, compute};
+use crate::outflow::{self, OutflowRow};
 use crate::period::{Month, Scope};
+use crate::quality::{self, FacilityQuality, StageDeadLetters};
 use crate::query::{self, Flow};
 use crate::rules::Targets;
 
@@ -17,6 +19,8 @@ pub struct ReportConfig {
     pub min_cell: i64,
     /// Local time offset for month boundaries.
     pub utc_offset_hours: i32,
+    /// A facility without a message for this long is silent (pipeline health).
+    pub silent_after_secs: i64,
 }
 
 /// The published indicators of one county and period.
@@ -38,15 +42,21 @@ pub struct Report {
     pub indicators: Vec<Indicator>,
     /// Referrals by direction and facility level (small cells suppressed).
     pub referral_flows: Vec<Flow>,
+    /// Patient outflow by principal-diagnosis chapter (small cells suppressed).
+    pub outflow: Vec<OutflowRow>,
     /// Data quality.
     pub data_quality: DataQuality,
 }
 
-/// Data-quality counts (not about persons, so not suppressed).
+/// Data-quality counts (about messages and codes, not persons, so not suppressed).
 #[derive(Debug, Clone, Serialize)]
 pub struct DataQuality {
-    /// Facts from facility codes the registry does not know (all counties).
+    /// Facts from facility codes the registry does not know (all counties, all time).
     pub unknown_facility_events: i64,
+    /// Per facility of the county, received in the period.
+    pub facilities: Vec<FacilityQuality>,
+    /// Dead letters written in the period, per stage (all counties).
+    pub dead_letters: Vec<StageDeadLetters>,
 }
 
 /// Computes the report of `county` for `month` and `scope` from the database.
@@ -62,10 +72,11 @@ pub async fn build(
 ) -> Result<Report, sqlx::Error> {
     let span = month.bounds(scope, config.utc_offset_hours);
     let prior = month.year_before().bounds(scope, config.utc_offset_hours);
-    let (inputs, flows) = query::inputs(pool, county, span, prior).await?;
+    let period = query::inputs(pool, county, span, prior).await?;
     let targets = config.targets.for_county(county, month.year);
-    let indicators = compute(&inputs, targets, config.min_cell);
-    let referral_flows = flows
+    let indicators = compute(&period.inputs, targets, config.min_cell);
+    let referral_flows = period
+        .flows
         .into_iter()
         .map(|mut f| {
             if f.count.is_some_and(|n| n > 0 && n < config.min_cell) {
@@ -84,8 +95,11 @@ pub async fn build(
         min_cell: config.min_cell,
         indicators,
         referral_flows,
+        outflow: outflow::rows(&period.chapters, config.min_cell),
         data_quality: DataQuality {
             unknown_facility_events: query::unknown_facility_events(pool).await?,
+            facilities: quality::facilities(pool, county, span).await?,
+            dead_letters: quality::dead_letters(pool, span).await?,
         },
     })
 }
