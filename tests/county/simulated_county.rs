@@ -1,7 +1,8 @@
 //! A small simulated county through the real pipeline: `hub-simulator` sends its HL7 over MLLP to
 //! connector-hl7 (one listener per facility, as a county's interface engines would) and its
-//! settlements over HTTP to connector-insurance and its DICOM files into connector-imaging's drop
-//! folder; the normaliser, the record and the monitor run
+//! settlements over HTTP to connector-insurance, its DICOM files into connector-imaging's drop
+//! folder and a village clinic's registrations into a front-end-processor table polled by
+//! connector-table; the normaliser, the record and the monitor run
 //! in-process against the test broker (`HUB_TEST_KAFKA`), fresh PostgreSQL databases and the
 //! hub's registry. Every indicator the monitor publishes must equal the simulator's expected
 //! numerator, denominator and case count, month by month, and a resident's health record must
@@ -168,7 +169,11 @@ async fn a_simulated_county_gives_the_expected_indicators_and_records() {
     let terminology_dir = repo("deploy/terminology");
     let terminology = hub_terminology::Terminology::load(&terminology_dir).unwrap();
     let county = County::from_registry(&terminology, "210281").unwrap();
-    let simulation = Simulation::run(&config(), &county);
+    // The first village clinic's HIS writes its registrations into a front-end-processor table.
+    let table_facility = county.villages[0].code.clone();
+    let mut config = config();
+    config.table_facilities = vec![table_facility.clone()];
+    let simulation = Simulation::run(&config, &county);
     let expected = simulation.expected();
     // The county has every case the indicators treat specially.
     for (what, needle) in [
@@ -200,6 +205,10 @@ async fn a_simulated_county_gives_the_expected_indicators_and_records() {
     .unwrap();
     let (empi_db, record_db, monitor_db) = (
         TestDatabase::create().await.unwrap(),
+        TestDatabase::create().await.unwrap(),
+        TestDatabase::create().await.unwrap(),
+    );
+    let (frontend_db, table_state_db) = (
         TestDatabase::create().await.unwrap(),
         TestDatabase::create().await.unwrap(),
     );
@@ -296,6 +305,45 @@ async fn a_simulated_county_gives_the_expected_indicators_and_records() {
     targets.dicom_drop = Some(drop_dir.clone());
     let imaging = Running::spawn("connector-imaging", |s| imaging.run(until(s)));
 
+    // connector-table polls the village clinic's visit table (created as its HIS would).
+    let frontend = sqlx::PgPool::connect(frontend_db.url()).await.unwrap();
+    hub_simulator::table::create(&frontend, &table_facility)
+        .await
+        .unwrap();
+    frontend.close().await;
+    let table_source = random_name("e2ecounty");
+    let table = connector_table::Connector::bind(connector_table::Settings {
+        admin_listen: "127.0.0.1:0".into(),
+        kafka: kafka.clone(),
+        state_database_url: table_state_db.url().to_owned().into(),
+        dlq_topic: format!("{prefix}dlq.connector-table"),
+        poll_interval_ms: 200,
+        sources: vec![connector_table::settings::SourceSettings {
+            facility: table_facility.clone(),
+            source: table_source.clone(),
+            url: Some(frontend_db.url().to_owned().into()),
+            url_file: None,
+            time_zone: None,
+            synthetic: true,
+            tables: vec![connector_table::settings::TableSettings {
+                name: "visits".into(),
+                kind: connector_table::settings::TableKind::Encounter,
+                table: hub_simulator::table::table_name(&table_facility),
+                pk: hub_simulator::table::PK.into(),
+                change_time: hub_simulator::table::CHANGE_TIME.into(),
+                columns: hub_simulator::table::COLUMNS
+                    .iter()
+                    .map(|c| ((*c).to_owned(), (*c).to_owned()))
+                    .collect(),
+            }],
+        }],
+        ..connector_table::Settings::default()
+    })
+    .await
+    .unwrap();
+    targets.table_url = Some(frontend_db.url().to_owned());
+    let table = Running::spawn("connector-table", |s| table.run(until(s)));
+
     // The normaliser, the record and the monitor on the prefixed topics.
     let normaliser_settings = normaliser::Settings {
         kafka: kafka.clone(),
@@ -308,6 +356,8 @@ async fn a_simulated_county_gives_the_expected_indicators_and_records() {
             raw("lab", "hl7v2"),
             raw("imaging", "hl7v2"),
             raw("insurance", "settlement"),
+            raw("imaging", "dicom"),
+            format!("raw.{table_source}.table"),
         ],
         topic_prefix: prefix.clone(),
         group_id: random_name("e2e-norm"),
@@ -360,6 +410,13 @@ async fn a_simulated_county_gives_the_expected_indicators_and_records() {
 
     // Send the county through the connectors.
     let report = send(&simulation.messages, &targets).await.unwrap();
+    assert!(
+        simulation
+            .messages
+            .iter()
+            .any(|m| matches!(m.route, Route::TableRow { .. })),
+        "visits through the front-end table"
+    );
     let settlements = simulation
         .messages
         .iter()
@@ -481,7 +538,7 @@ async fn a_simulated_county_gives_the_expected_indicators_and_records() {
     eprintln!("record of resident {index}: {counts:?}, expected {wanted:?}");
     assert_eq!(counts, wanted);
 
-    for service in [monitor, record, normaliser, imaging, insurance, hl7] {
+    for service in [monitor, record, normaliser, table, imaging, insurance, hl7] {
         service.stop().await;
     }
     let _ = std::fs::remove_dir_all(&drop_dir);

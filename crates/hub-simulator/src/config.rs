@@ -56,6 +56,9 @@ pub struct Config {
     pub insured_elsewhere_share: f64,
     /// Duplicate registrations later merged by an ADT^A40 (at least one when there are residents).
     pub merges: usize,
+    /// Facilities whose outpatient registrations go into a front-end-processor table instead of
+    /// HL7 (their other messages stay HL7).
+    pub table_facilities: Vec<String>,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             pharmacy_per_year: 2.0,
             insured_elsewhere_share: 0.03,
             merges: (residents / 500).max(1),
+            table_facilities: Vec::new(),
         }
     }
 }

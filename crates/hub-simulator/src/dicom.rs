@@ -24,6 +24,8 @@ pub struct Instance {
     pub series_uid: String,
     /// Accession number.
     pub accession: String,
+    /// Placer order number (the HL7 order's placer number, from the modality worklist).
+    pub order_id: String,
     /// Study date `YYYYMMDD` and time `HHMMSS`, China time.
     pub study_date: String,
     /// Study time.
@@ -74,6 +76,11 @@ impl Instance {
         put(tags::STUDY_DATE, VR::DA, &self.study_date);
         put(tags::STUDY_TIME, VR::TM, &self.study_time);
         put(tags::ACCESSION_NUMBER, VR::SH, &self.accession);
+        put(
+            tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+            VR::LO,
+            &self.order_id,
+        );
         put(tags::MODALITY, VR::CS, &self.modality);
         put(tags::INSTITUTION_NAME, VR::LO, &self.institution);
         put(tags::STUDY_DESCRIPTION, VR::LO, &self.description);

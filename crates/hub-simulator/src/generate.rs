@@ -83,6 +83,12 @@ pub enum Route {
         /// The performing centre.
         facility: String,
     },
+    /// A row version in `facility`'s front-end-processor visit table (the body is the row as a
+    /// JSON object, see [`crate::table`]).
+    TableRow {
+        /// The facility whose HIS writes the table.
+        facility: String,
+    },
 }
 
 /// One message as a source system sends it.
@@ -257,24 +263,11 @@ impl<'a> Generator<'a> {
             admit: at,
             discharge: None,
         };
-        let patient = Patient {
-            resident,
-            facility: &facility.code,
-            duplicate: None,
+        let cancelled = if self.config.table_facilities.contains(&facility.code) {
+            self.table_visit(r, facility, class, department, &visit_number, at)
+        } else {
+            self.hl7_visit(r, facility, &visit, dx)
         };
-        let id = self.next_id("ADT");
-        let header = Header {
-            app: "HIS",
-            facility: &facility.code,
-            at,
-            kind: "ADT^A04^ADT_A01",
-            control_id: &id,
-            version: "2.4",
-        };
-        let body = hl7::adt(&header, "A04", &patient, &visit, &[dx]);
-        self.send_hl7(&facility.code, Source::His, at, id.clone(), body);
-        self.record(r).encounter += 1;
-        let cancelled = self.chance(self.config.cancel_rate);
         self.truth.visits.push(VisitTruth {
             facility: facility.code.clone(),
             primary_care: facility.primary_care,
@@ -283,17 +276,6 @@ impl<'a> Generator<'a> {
             cancelled,
         });
         if cancelled {
-            let at = at + 10 * MINUTE;
-            let id = self.next_id("ADT");
-            let header = Header {
-                at,
-                kind: "ADT^A11^ADT_A09",
-                control_id: &id,
-                ..header
-            };
-            let body = hl7::adt(&header, "A11", &patient, &visit, &[]);
-            self.send_hl7(&facility.code, Source::His, at, id, body);
-            self.record(r).encounter += 1;
             return;
         }
         if !self.chance(self.config.self_pay_rate) {
@@ -338,6 +320,109 @@ impl<'a> Generator<'a> {
             };
             self.refer(r, facility, &to, &visit_number, at + 40 * MINUTE, dx);
         }
+    }
+
+    /// Registration (A04), perhaps cancelled (A11) ten minutes later; true when cancelled.
+    fn hl7_visit(
+        &mut self,
+        r: usize,
+        facility: &Facility,
+        visit: &Visit<'_>,
+        dx: Dx<'static>,
+    ) -> bool {
+        let resident = &self.residents[r];
+        let at = visit.admit;
+        let patient = Patient {
+            resident,
+            facility: &facility.code,
+            duplicate: None,
+        };
+        let id = self.next_id("ADT");
+        let header = Header {
+            app: "HIS",
+            facility: &facility.code,
+            at,
+            kind: "ADT^A04^ADT_A01",
+            control_id: &id,
+            version: "2.4",
+        };
+        let body = hl7::adt(&header, "A04", &patient, visit, &[dx]);
+        self.send_hl7(&facility.code, Source::His, at, id.clone(), body);
+        self.record(r).encounter += 1;
+        if !self.chance(self.config.cancel_rate) {
+            return false;
+        }
+        let at = at + 10 * MINUTE;
+        let id = self.next_id("ADT");
+        let header = Header {
+            at,
+            kind: "ADT^A11^ADT_A09",
+            control_id: &id,
+            ..header
+        };
+        let body = hl7::adt(&header, "A11", &patient, visit, &[]);
+        self.send_hl7(&facility.code, Source::His, at, id.clone(), body);
+        self.record(r).encounter += 1;
+        true
+    }
+
+    /// The visit row in the facility's front-end table, perhaps updated as cancelled; true when
+    /// cancelled. How many versions the hub sees depends on its polling: no clean spot check.
+    fn table_visit(
+        &mut self,
+        r: usize,
+        facility: &Facility,
+        class: &str,
+        department: (&str, &str),
+        visit_number: &str,
+        at: i64,
+    ) -> bool {
+        let resident = &self.residents[r];
+        let local = |ms: i64| {
+            DateTime::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .with_timezone(&hl7::china())
+        };
+        let mut row = serde_json::json!({
+            "visit_id": visit_number,
+            "encounter_id": visit_number,
+            "encounter_class": class,
+            "admit_time": local(at).format("%Y-%m-%d %H:%M:%S").to_string(),
+            "department_code": department.0,
+            "department_name": department.1,
+            "patient_mrn": resident.mrn(&facility.code),
+            "patient_id_number": resident.id_number,
+            "patient_name": resident.name,
+            "patient_birth_date": resident.birth_date.format("%Y-%m-%d").to_string(),
+            "patient_sex": resident.sex,
+            "patient_phone": resident.phone,
+            "cancelled": false,
+            "synthetic": true,
+            "updated_at": local(at).to_rfc3339(),
+        });
+        let route = Route::TableRow {
+            facility: facility.code.clone(),
+        };
+        self.messages.push(Outgoing {
+            at,
+            route: route.clone(),
+            id: visit_number.to_owned(),
+            body: row.to_string(),
+        });
+        self.record(r).complicated = true;
+        if !self.chance(self.config.cancel_rate) {
+            return false;
+        }
+        let when = at + 10 * MINUTE;
+        row["cancelled"] = serde_json::json!(true);
+        row["updated_at"] = serde_json::json!(local(when).to_rfc3339());
+        self.messages.push(Outgoing {
+            at: when,
+            route,
+            id: visit_number.to_owned(),
+            body: row.to_string(),
+        });
+        true
     }
 
     fn admission(&mut self, r: usize, admit: i64) {
@@ -724,6 +809,7 @@ impl<'a> Generator<'a> {
             study_uid: uid.clone(),
             series_uid: format!("{uid}.1"),
             accession: accession.clone(),
+            order_id: order_id.clone(),
             study_date: local.format("%Y%m%d").to_string(),
             study_time: local.format("%H%M%S").to_string(),
             institution: centre.name.clone(),

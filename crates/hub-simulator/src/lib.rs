@@ -9,7 +9,8 @@
 //! - [`expected`]: the ground truth reduced with the monitor's formulas (`services/monitor/
 //!   INDICATORS.md`) to the numerators and denominators the monitor must publish.
 //! - [`send`]: delivery over MLLP (waiting for each ACK), HTTP settlement batches and DICOM
-//!   Part-10 files ([`dicom`]) into the imaging connector's drop folder.
+//!   Part-10 files ([`dicom`]) into the imaging connector's drop folder, visit rows into a
+//!   front-end-processor table ([`table`]) for facilities configured to use one.
 //!
 //! Everything is deterministic in the seed: a ChaCha8 generator, no clock, no hash-map order.
 //! Every record is synthetic (MSH-11 `T`, a `ZSY` segment, `"synthetic": true`; the connectors
@@ -24,6 +25,7 @@ pub mod hl7;
 pub mod people;
 pub mod send;
 pub mod settlement;
+pub mod table;
 
 use std::collections::BTreeMap;
 

@@ -37,6 +37,8 @@ pub struct Targets {
     /// The imaging connector's drop folder of the shared imaging centre (files go to its
     /// `incoming/`).
     pub dicom_drop: Option<std::path::PathBuf>,
+    /// PostgreSQL URL of the front-end-processor database holding the visit tables.
+    pub table_url: Option<String>,
 }
 
 /// What happened to the messages.
@@ -137,6 +139,7 @@ fn route_name(route: &Route) -> String {
         Route::Mllp { facility, source } => format!("mllp:{source:?}:{facility}").to_lowercase(),
         Route::Settlement => "settlements".to_owned(),
         Route::DicomFile { facility } => format!("dicom:{facility}"),
+        Route::TableRow { facility } => format!("table:{facility}"),
     }
 }
 
@@ -158,6 +161,8 @@ enum Worker {
     Settlement(String, String),
     /// A drop folder.
     Dicom(std::path::PathBuf),
+    /// A front-end database.
+    Table(String),
 }
 
 /// Outcome of one worker: accepted and rejected counts under its route name.
@@ -297,6 +302,39 @@ async fn dicom_worker(
     Ok((name, written, 0))
 }
 
+async fn table_worker(url: String, mut rx: mpsc::Receiver<Outgoing>) -> Result<Tally, SendError> {
+    let name = "table:rows".to_owned();
+    let fail = |message: String| SendError::Transport {
+        route: name.clone(),
+        message,
+    };
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .map_err(|e| fail(format!("front-end database: {e}")))?;
+    let mut created = std::collections::HashSet::new();
+    let mut written = 0;
+    while let Some(message) = rx.recv().await {
+        let Route::TableRow { facility } = &message.route else {
+            continue;
+        };
+        if created.insert(facility.clone()) {
+            crate::table::create(&pool, facility)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let row: serde_json::Value =
+            serde_json::from_str(&message.body).map_err(|e| fail(e.to_string()))?;
+        crate::table::upsert(&pool, facility, &row)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        written += 1;
+    }
+    pool.close().await;
+    Ok((name, written, 0))
+}
+
 /// Sends `messages` (in order) to `targets`.
 ///
 /// # Errors
@@ -319,6 +357,7 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
                 _ => None,
             },
             Route::DicomFile { .. } => targets.dicom_drop.clone().map(Worker::Dicom),
+            Route::TableRow { .. } => targets.table_url.clone().map(Worker::Table),
         };
         let Some(worker) = worker else {
             report.skipped += 1;
@@ -332,6 +371,7 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
             Worker::Mllp(_, addr) => format!("mllp:{addr}"),
             Worker::Settlement(..) => "settlements".to_owned(),
             Worker::Dicom(dir) => format!("dicom:{}", dir.display()),
+            Worker::Table(_) => "table".to_owned(),
         };
         let tx = senders.entry(key).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(1024);
@@ -341,6 +381,7 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
                     workers.spawn(settlement_worker(url, token, targets.batch.max(1), rx))
                 }
                 Worker::Dicom(dir) => workers.spawn(dicom_worker(dir, rx)),
+                Worker::Table(url) => workers.spawn(table_worker(url, rx)),
             };
             tx
         });

@@ -100,6 +100,7 @@ fn every_hl7_message_maps_and_every_settlement_validates() {
             Route::DicomFile { facility } => {
                 assert_eq!(facility, "H21028100004", "the shared imaging centre");
             }
+            Route::TableRow { .. } => panic!("no table facility configured"),
         }
     }
     for kind in [
@@ -218,4 +219,51 @@ fn dicom_files_are_part_10_with_the_studys_uids() {
         assert_eq!(text(tags::IMAGE_COMMENTS), "SYNTHETIC hub-simulator");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_table_facility_writes_rows_instead_of_registrations() {
+    let county = County::from_registry(&terminology(), "210281").unwrap();
+    let village = county.villages[0].code.clone();
+    let mut c = config(9);
+    c.table_facilities = vec![village.clone()];
+    let with_table = Simulation::run(&c, &county);
+    let plain = simulate(9);
+    let rows: Vec<serde_json::Value> = with_table
+        .messages
+        .iter()
+        .filter(|m| {
+            m.route
+                == Route::TableRow {
+                    facility: village.clone(),
+                }
+        })
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        for column in hub_simulator::table::COLUMNS {
+            assert!(row.get(*column).is_some(), "{column} in {row}");
+        }
+        hub_identity::ResidentId::parse(row["patient_id_number"].as_str().unwrap()).unwrap();
+    }
+    let registrations_at = |sim: &Simulation| {
+        sim.messages
+            .iter()
+            .filter(|m| {
+                m.body.contains("ADT^A04")
+                    && m.route
+                        == Route::Mllp {
+                            facility: village.clone(),
+                            source: Source::His,
+                        }
+            })
+            .count()
+    };
+    assert!(registrations_at(&plain) > registrations_at(&with_table));
+    // The same county either way: the truth does not depend on the channel.
+    assert_eq!(
+        serde_json::to_string(&plain.expected()).unwrap(),
+        serde_json::to_string(&with_table.expected()).unwrap()
+    );
 }

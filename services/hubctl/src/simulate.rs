@@ -1,6 +1,6 @@
 //! `hubctl simulate`: a seeded synthetic county sent through the hub's real interfaces (HL7 over
 //! MLLP for HIS, LIS and RIS; settlement batches over HTTP; DICOM files into the imaging drop
-//! folder), or, with `--print-expected`, the
+//! folder; visit rows into front-end-processor tables), or, with `--print-expected`, the
 //! indicator values its data must produce (JSON, as the monitor publishes them).
 
 use std::collections::HashMap;
@@ -79,6 +79,13 @@ pub struct SimulateArgs {
     /// file per study is written into its `incoming/`.
     #[arg(long)]
     dicom_drop: Option<PathBuf>,
+    /// PostgreSQL URL of a front-end-processor database: the outpatient registrations of the
+    /// `--table-facility` facilities are written into its visit tables instead of HL7.
+    #[arg(long, env = "HUB_SIMULATE_TABLE_URL", hide_env_values = true)]
+    table_url: Option<String>,
+    /// A facility whose HIS writes visits into the front-end table (repeat).
+    #[arg(long = "table-facility")]
+    table_facilities: Vec<String>,
     /// Print the expected indicator values (JSON) and send nothing.
     #[arg(long)]
     print_expected: bool,
@@ -110,6 +117,7 @@ impl SimulateArgs {
         set(&mut c.admissions_per_year, self.admissions_per_year);
         set(&mut c.referral_up_rate, self.referral_up_rate);
         set(&mut c.referral_down_rate, self.referral_down_rate);
+        c.table_facilities.clone_from(&self.table_facilities);
         c
     }
 
@@ -143,6 +151,7 @@ impl SimulateArgs {
             rate: parse_rate(&self.rate)?,
             batch: self.batch,
             dicom_drop: self.dicom_drop.clone(),
+            table_url: self.table_url.clone(),
         })
     }
 }
