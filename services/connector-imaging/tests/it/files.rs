@@ -247,3 +247,20 @@ async fn a_part_file_is_read_only_once_renamed() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
+
+#[test]
+fn reading_stops_before_the_pixel_data() {
+    // A multi-frame file cut in the middle of its pixel data still reads: the frames are never
+    // parsed (nor loaded), only the header before them.
+    let tmp = temp_dir("imaging-src");
+    let mut spec = Spec::gb18030("1.2.156.5.1");
+    spec.frames = 200;
+    write(&tmp.join("mf.dcm"), &spec);
+    let bytes = std::fs::read(tmp.join("mf.dcm")).unwrap();
+    std::fs::write(tmp.join("cut.dcm"), &bytes[..bytes.len() / 2]).unwrap();
+    let instance = connector_imaging::instance::read_part10(&tmp.join("cut.dcm")).unwrap();
+    assert_eq!(instance.sop_instance_uid, "1.2.156.5.1");
+    assert_eq!(instance.json["00280008"]["Value"][0], 200);
+    assert!(!instance.json.contains_key("7FE00010"));
+    let _ = std::fs::remove_dir_all(tmp);
+}
