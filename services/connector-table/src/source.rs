@@ -370,14 +370,21 @@ fn select_list(
 ) -> Result<(String, String, String), SourceError> {
     let change = quote(&table.change_time, q)?;
     let pk = quote(&table.pk, q)?;
+    // Output columns get positional aliases and every column is qualified with the alias `t`
+    // of the relation: a bare `ORDER BY change_time` would otherwise sort by the *text* output
+    // column of that name, and text order ("100" < "99") is not the order the cursor compares in.
     let mut list = vec![
-        format!("CAST({change} AS {as_text})"),
-        format!("CAST({pk} AS {as_text})"),
+        format!("CAST(t.{change} AS {as_text}) AS c0"),
+        format!("CAST(t.{pk} AS {as_text}) AS c1"),
     ];
-    for column in table.columns.values() {
-        list.push(format!("CAST({} AS {as_text})", quote(column, q)?));
+    for (i, column) in table.columns.values().enumerate() {
+        list.push(format!(
+            "CAST(t.{} AS {as_text}) AS c{}",
+            quote(column, q)?,
+            i + 2
+        ));
     }
-    Ok((list.join(", "), change, pk))
+    Ok((list.join(", "), format!("t.{change}"), format!("t.{pk}")))
 }
 
 async fn postgres_queries(pool: &PgPool, table: &TableSettings) -> Result<Queries, SourceError> {
@@ -419,26 +426,26 @@ async fn postgres_queries(pool: &PgPool, table: &TableSettings) -> Result<Querie
             ct("$2")
         ),
         first_batch: format!(
-            "SELECT {list} FROM {relation} WHERE {c} < {} ORDER BY {c}, {k} LIMIT $2",
+            "SELECT {list} FROM {relation} AS t WHERE {c} < {} ORDER BY {c}, {k} LIMIT $2",
             ct("$1")
         ),
         next_batch: format!(
-            "SELECT {list} FROM {relation} WHERE ({c}, {k}) > ({}, {}) AND {c} < {} \
+            "SELECT {list} FROM {relation} AS t WHERE ({c}, {k}) > ({}, {}) AND {c} < {} \
              ORDER BY {c}, {k} LIMIT $4",
             ct("$1"),
             kt("$2"),
             ct("$3")
         ),
         day_keys: format!(
-            "SELECT CAST({k} AS text), CAST({c} AS text) FROM {relation} \
+            "SELECT CAST({k} AS text), CAST({c} AS text) FROM {relation} AS t \
              WHERE {c} >= {} AND {c} < {} AND ({c}, {k}) <= ({}, {})",
             ct("$1"),
             ct("$2"),
             ct("$3"),
             kt("$4")
         ),
-        by_keys: format!("SELECT {list} FROM {relation} WHERE CAST({k} AS text)"),
-        null_change_times: format!("SELECT COUNT(*) FROM {relation} WHERE {c} IS NULL"),
+        by_keys: format!("SELECT {list} FROM {relation} AS t WHERE CAST({k} AS text)"),
+        null_change_times: format!("SELECT COUNT(*) FROM {relation} AS t WHERE {c} IS NULL"),
     })
 }
 
@@ -501,18 +508,18 @@ async fn mysql_queries(pool: &MySqlPool, table: &TableSettings) -> Result<Querie
              TIMESTAMPDIFF(MICROSECOND, {ct}, NOW(6))"
         ),
         first_batch: format!(
-            "SELECT {list} FROM {relation} WHERE {c} < {ct} ORDER BY {c}, {k} LIMIT ?"
+            "SELECT {list} FROM {relation} AS t WHERE {c} < {ct} ORDER BY {c}, {k} LIMIT ?"
         ),
         next_batch: format!(
-            "SELECT {list} FROM {relation} WHERE {after} AND {c} < {ct} \
+            "SELECT {list} FROM {relation} AS t WHERE {after} AND {c} < {ct} \
              ORDER BY {c}, {k} LIMIT ?"
         ),
         day_keys: format!(
-            "SELECT CAST({k} AS CHAR), CAST({c} AS CHAR) FROM {relation} \
+            "SELECT CAST({k} AS CHAR), CAST({c} AS CHAR) FROM {relation} AS t \
              WHERE {c} >= {ct} AND {c} < {ct} AND {upto}"
         ),
-        by_keys: format!("SELECT {list} FROM {relation} WHERE CAST({k} AS CHAR)"),
-        null_change_times: format!("SELECT COUNT(*) FROM {relation} WHERE {c} IS NULL"),
+        by_keys: format!("SELECT {list} FROM {relation} AS t WHERE CAST({k} AS CHAR)"),
+        null_change_times: format!("SELECT COUNT(*) FROM {relation} AS t WHERE {c} IS NULL"),
     })
 }
 

@@ -128,6 +128,23 @@ impl Source {
         }
     }
 
+    /// Inserts rows `ids` in one statement, all with the same change time.
+    pub async fn insert_same_time(&self, ids: std::ops::Range<i64>, minutes_ago: i64) {
+        let time = match self {
+            Self::Postgres { .. } => format!("LOCALTIMESTAMP - interval '{minutes_ago} minutes'"),
+            Self::MySql { .. } => format!("NOW(6) - INTERVAL {minutes_ago} MINUTE"),
+        };
+        let values: Vec<String> = ids
+            .map(|id| format!("({id}, {time}, 'O{id}', 'GLU', '1', 'P1')"))
+            .collect();
+        self.execute(&format!(
+            "INSERT INTO lab_results (id, change_time, order_no, item, value, patient_id) \
+             VALUES {}",
+            values.join(",")
+        ))
+        .await;
+    }
+
     async fn execute(&self, sql: &str) {
         match self {
             Self::Postgres { pool, .. } => {
@@ -185,14 +202,14 @@ impl Source {
     pub async fn rows(&self) -> (BTreeMap<String, String>, Cursor) {
         let pairs: Vec<(String, String)> = match self {
             Self::Postgres { pool, .. } => sqlx::query_as(
-                "SELECT CAST(id AS text), CAST(change_time AS text) FROM lab_results \
+                "SELECT CAST(id AS text) AS k, CAST(change_time AS text) AS c FROM lab_results \
                  ORDER BY change_time, id",
             )
             .fetch_all(pool)
             .await
             .unwrap(),
             Self::MySql { pool, .. } => sqlx::query_as(
-                "SELECT CAST(id AS CHAR), CAST(change_time AS CHAR) FROM lab_results \
+                "SELECT CAST(id AS CHAR) AS k, CAST(change_time AS CHAR) AS c FROM lab_results \
                  ORDER BY change_time, id",
             )
             .fetch_all(pool)
