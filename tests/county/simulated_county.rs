@@ -64,7 +64,10 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = tokio::time::timeout(Duration::from_secs(20), self.task).await;
+        match tokio::time::timeout(Duration::from_secs(20), self.task).await {
+            Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            _ => {}
+        }
     }
 }
 
