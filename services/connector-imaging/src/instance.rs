@@ -77,7 +77,15 @@ pub fn read_part10(path: &Path) -> Result<Instance, Invalid> {
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
         .map_err(|e| {
-            let text = e.to_string();
+            // The error and its causes: stages, tags, positions, lengths (dicom-rs's messages
+            // never quote element values).
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            text.truncate(text.floor_char_boundary(400));
             // dicom-object's messages name the stage (preamble, magic code, meta group) and
             // never values.
             let code =
