@@ -1,4 +1,7 @@
-//! The HTTP API: `GET /indicators` and `GET /indicators/ytd` (JSON), and the dashboard at `/`.
+//! The HTTP API: `GET /indicators` and `GET /indicators/ytd` (JSON: indicators, referral flows,
+//! outflow by chapter, data quality), `GET /indicators/trend` (the twelve months to `period`),
+//! `GET /pipeline` (events and dead letters of the last hour, silent facilities), and the
+//! dashboard at `/`.
 //!
 //! Query parameters: `county` (six digits, default the first configured county) and `period`
 //! (`YYYY-MM`, default the current local month). Only aggregates are served, small cells
@@ -44,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(dashboard))
         .route("/indicators", get(month))
         .route("/indicators/ytd", get(ytd))
+        .route("/indicators/trend", get(trend))
+        .route("/pipeline", get(pipeline))
         .with_state(state)
 }
 
@@ -97,28 +102,57 @@ async fn ytd(State(state): State<AppState>, Query(params): Query<Params>) -> Res
     json(state, params, Scope::YearToDate).await
 }
 
+async fn trend(State(state): State<AppState>, Query(params): Query<Params>) -> Response {
+    let (county, month) = match parse(&state, &params) {
+        Ok(v) => v,
+        Err(message) => return bad_request(message),
+    };
+    match crate::trend::build(&state.pool, &state.config, &county, month).await {
+        Ok(trend) => Json(trend).into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn pipeline(State(state): State<AppState>, Query(params): Query<Params>) -> Response {
+    let (county, _) = match parse(&state, &params) {
+        Ok(v) => v,
+        Err(message) => return bad_request(message),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    match crate::health::read(&state.pool, &county, now, state.config.silent_after_secs).await {
+        Ok(health) => Json(health).into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
+
+fn unavailable(e: &sqlx::Error) -> Response {
+    warn!(error = %e, "Computing indicators failed.");
+    (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+}
+
 async fn dashboard(State(state): State<AppState>, Query(params): Query<Params>) -> Response {
     let (county, month) = match parse(&state, &params) {
         Ok(v) => v,
         Err(message) => return bad_request(message),
     };
+    let (pool, config) = (&state.pool, &state.config);
     let built = async {
-        let m = report::build(&state.pool, &state.config, &county, month, Scope::Month).await?;
-        let y = report::build(
-            &state.pool,
-            &state.config,
-            &county,
-            month,
-            Scope::YearToDate,
-        )
-        .await?;
-        Ok::<_, sqlx::Error>((m, y))
+        let page = crate::dashboard::Page {
+            month: report::build(pool, config, &county, month, Scope::Month).await?,
+            ytd: report::build(pool, config, &county, month, Scope::YearToDate).await?,
+            trend: crate::trend::build(pool, config, &county, month).await?,
+            health: crate::health::read(
+                pool,
+                &county,
+                chrono::Utc::now().timestamp_millis(),
+                config.silent_after_secs,
+            )
+            .await?,
+        };
+        Ok::<_, sqlx::Error>(page)
     };
     match built.await {
-        Ok((m, y)) => Html(crate::dashboard::render(&m, &y)).into_response(),
-        Err(e) => {
-            warn!(error = %e, "Computing indicators failed.");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
+        Ok(page) => Html(crate::dashboard::render(&page)).into_response(),
+        Err(e) => unavailable(&e),
     }
 }

@@ -23,7 +23,8 @@ WITH f AS (
     WHERE COALESCE(received_at, event_time) >= $2 AND COALESCE(received_at, event_time) < $3
     GROUP BY 1
 ), idn AS (
-    SELECT facility_code AS code, count(DISTINCT source) AS messages,
+    SELECT facility_code AS code,
+           count(DISTINCT source) FILTER (WHERE action IN ('LINK', 'NEW_PERSON')) AS messages,
            count(*) FILTER (WHERE action IN ('LINK', 'NEW_PERSON')) AS resolutions,
            count(*) FILTER (WHERE action = 'REVIEW_QUEUED') AS provisional
     FROM monitor_identity WHERE received_at >= $2 AND received_at < $3
@@ -76,7 +77,7 @@ pub struct FacilityQuality {
     /// (国临版) because the ICD-10 map has no insurance code for it.
     pub unmapped_diagnoses: i64,
     /// Raw messages of the facility whose patient the EMPI resolved (distinct sources of its
-    /// identity decisions).
+    /// `LINK` and `NEW_PERSON` decisions).
     pub messages_resolved: i64,
     /// Identity resolutions (`LINK` or `NEW_PERSON`).
     pub identity_resolutions: i64,

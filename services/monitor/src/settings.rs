@@ -144,7 +144,10 @@ mod tests {
             CONSUMED.len()
         );
         assert!(topics.contains(&("dlq.normaliser".to_owned(), DEAD_LETTER)));
-        assert!(!topics.iter().any(|(t, _)| t == "dlq.monitor"), "not its own");
+        assert!(
+            !topics.iter().any(|(t, _)| t == "dlq.monitor"),
+            "not its own"
+        );
         assert_eq!(settings.alert_topic(), "canonical.clinical-alert.v1");
     }
 }

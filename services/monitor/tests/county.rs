@@ -122,11 +122,14 @@ async fn a_synthetic_county_gives_the_hand_computed_indicators_restarts_and_repl
     );
 
     // Gauges, refreshed from the database every second (current month = the data's month).
+    // A refresh that started while the events were still arriving may show part of them: wait
+    // for one that shows the first (settlements) and the last (lab results) together.
     eventually(20, "the gauges", || async {
         let (_, metrics) = first.get("/metrics").await;
         metrics.contains(&format!(
             "hub_indicator_value{{county=\"{COUNTY}\",indicator=\"in_county_visit_rate\",scope=\"month\",service=\"monitor\"}} 0.8"
-        ))
+        )) && metrics.contains("indicator=\"lab_turnaround_p50_minutes\"")
+            && metrics.contains("indicator=\"referrals_up\",scope=\"month\",service=\"monitor\"} 6")
     })
     .await;
     let (_, metrics) = first.get("/metrics").await;

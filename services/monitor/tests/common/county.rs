@@ -2,9 +2,10 @@
 //! current local month, with the hand-computed values its indicators must have.
 
 use hub_schemas::{
-    AbnormalFlag, AnyEvent, CodedValue, Encounter, EncounterAction, EncounterClass, ImagingReport,
-    ImagingReportStatus, ImagingStudy, ImagingStudyStatus, LabResult, LabResultStatus, Provenance,
-    Referral, ReferralDirection, ReferralStatus, Settlement, SettlementKind,
+    AbnormalFlag, AnyEvent, CodedValue, Encounter, EncounterAction, EncounterClass, IdentityLink,
+    IdentityLinkAction, ImagingReport, ImagingReportStatus, ImagingStudy, ImagingStudyStatus,
+    LabResult, LabResultStatus, MatchMethod, Provenance, Referral, ReferralDirection,
+    ReferralStatus, Settlement, SettlementKind,
 };
 use monitor::period::{Month, Scope};
 
@@ -267,5 +268,166 @@ pub fn events() -> Vec<AnyEvent> {
         reported_at: Some(at(5, 2 * HOUR)),
         ..ImagingReport::default()
     }));
+    e
+}
+
+/// Local day `d` of the month `offset` months from the current one, at 10:00 plus `extra` ms.
+pub fn at_month(offset: i32, d: i64, extra: i64) -> i64 {
+    month().offset(offset).bounds(Scope::Month, 8).0 + (d - 1) * 24 * HOUR + 10 * HOUR + extra
+}
+
+fn coded(code: &str, system: &str) -> CodedValue {
+    CodedValue {
+        code: code.into(),
+        system: system.into(),
+        display: None,
+    }
+}
+
+/// A settlement of a county-insured person with a principal diagnosis.
+fn setl_dx(id: &str, at_code: &str, inpatient: bool, dx: (&str, &str), t: i64) -> AnyEvent {
+    let mut event = setl(id, at_code, COUNTY, inpatient, 100_000, 70_000, t);
+    if let AnyEvent::Settlement(s) = &mut event {
+        s.diagnoses = vec![coded(dx.0, dx.1), coded("E11.900", "ICD-10-NHSA-2.0")];
+    }
+    event
+}
+
+/// The township facility's lab results, identity decisions and dead letters of the data-quality
+/// test, the outflow settlements and a critical imaging report. With `now` the receive time of
+/// the identity decisions (the pipeline's last hour).
+pub fn extras(now: i64) -> Vec<AnyEvent> {
+    const NHSA: &str = "ICD-10-NHSA-2.0";
+    let mut e = Vec::new();
+    // Outflow. Chapter II (neoplasms): 6 stays out of the county, 4 in it. Chapter X
+    // (respiratory): 5 visits in the county, one still in the clinical version (unmapped).
+    // Chapter IV: 2 visits (a small cell). TCM: 1.
+    for i in 0..6 {
+        e.push(setl_dx(
+            &format!("c2o{i}"),
+            OUT,
+            true,
+            ("C34.900", NHSA),
+            at(6, i),
+        ));
+    }
+    for i in 0..4 {
+        e.push(setl_dx(
+            &format!("c2i{i}"),
+            CH,
+            true,
+            ("C16.900", NHSA),
+            at(6, i),
+        ));
+    }
+    for i in 0..4 {
+        e.push(setl_dx(
+            &format!("c10-{i}"),
+            TWN,
+            false,
+            ("J18.900", NHSA),
+            at(7, i),
+        ));
+    }
+    e.push(setl_dx(
+        "c10-x",
+        TWN,
+        false,
+        ("J06.900", "ICD-10-GB-CLIN-2.0"),
+        at(7, 9),
+    ));
+    e.push(setl_dx("c4-0", CH, false, ("E11.900", NHSA), at(7, 0)));
+    e.push(setl_dx("c4-1", OUT, false, ("E11.900", NHSA), at(7, 0)));
+    e.push(setl_dx("tcm", VIL, false, ("BNW010", "TCM-NHSA"), at(7, 0)));
+    // Lab results reported by the township itself: two local codes the map lacks, one mapped,
+    // one sent in LOINC.
+    for (i, (code, system, mapped)) in [
+        ("JY9001", "LOCAL-LIS", false),
+        ("JY9002", "LOCAL-LIS", false),
+        ("1001", "COUNTY-LAB-DICT", true),
+        ("2345-7", "LOINC", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut l = lab(&format!("lab-twn-{i}"), code, 5.0, at(8, 0), 20 * MINUTE);
+        l.facility_code = TWN.into();
+        l.performing_facility_code = Some(TWN.into());
+        l.test.system = system.into();
+        if mapped {
+            l.test_original = Some(coded("JY0101", "LOCAL-LIS"));
+        }
+        e.push(AnyEvent::LabResult(l));
+    }
+    // Identity decisions on eight messages of the township: six links, two new persons each
+    // queued for review, one of the reviews resolved since.
+    let link = |i: usize, action: IdentityLinkAction, review: Option<&str>| {
+        AnyEvent::IdentityLink(IdentityLink {
+            event_id: format!("idl-{i}-{action:?}"),
+            person_id: format!("P-idl-{i}"),
+            facility_code: TWN.into(),
+            event_time: now,
+            provenance: Provenance {
+                source_topic: "raw.his.hl7v2".into(),
+                source_offset: i as i64,
+                source_message_id: format!("m-{i}"),
+                received_at: now,
+                ..Provenance::default()
+            },
+            action,
+            match_method: MatchMethod::IdNumber,
+            review_id: review.map(str::to_owned),
+            ..IdentityLink::default()
+        })
+    };
+    for i in 0..6 {
+        e.push(link(i, IdentityLinkAction::Link, None));
+    }
+    for (i, review) in [(6, "rv-1"), (7, "rv-2")] {
+        e.push(link(i, IdentityLinkAction::NewPerson, None));
+        e.push(link(i, IdentityLinkAction::ReviewQueued, Some(review)));
+    }
+    e.push(link(100, IdentityLinkAction::ReviewResolved, Some("rv-1")));
+    // A critical CT finding of the shared imaging centre, ordered by the township.
+    e.push(AnyEvent::ImagingReport(ImagingReport {
+        event_id: CRITICAL_IMAGING.into(),
+        person_id: "P-img-2".into(),
+        facility_code: IMG.into(),
+        event_time: at(9, 0),
+        provenance: prov(at(9, 0)),
+        order_id: "IO-2".into(),
+        report_status: ImagingReportStatus::Final,
+        modality: Some("CT".into()),
+        critical: true,
+        reported_at: Some(at(9, 0)),
+        ordering_facility_code: Some(TWN.into()),
+        performing_facility_code: Some(IMG.into()),
+        ..ImagingReport::default()
+    }));
+    e
+}
+
+/// The critical imaging report of [`extras`].
+pub const CRITICAL_IMAGING: &str = "img-r-critical";
+
+/// Three earlier months for the trends: a month ago 4 of 5 visits in the county, two months ago
+/// 5 of 5, three months ago 3 visits (suppressed).
+pub fn history() -> Vec<AnyEvent> {
+    let mut e = Vec::new();
+    for (offset, inside, outside) in [(-1, 4, 1), (-2, 5, 0), (-3, 3, 0)] {
+        for i in 0..inside + outside {
+            let code = if i < inside { CH } else { OUT };
+            let id = format!("h{}-{i}", -offset);
+            e.push(setl(
+                &id,
+                code,
+                COUNTY,
+                false,
+                10_000,
+                5_000,
+                at_month(offset, 3, i64::from(i)),
+            ));
+        }
+    }
     e
 }

@@ -89,6 +89,30 @@ impl Stack {
         }
     }
 
+    /// Produces a dead letter of `stage` (bytes that are not Avro) to the prefixed `dlq.<stage>`
+    /// with `headers`.
+    pub async fn dead_letter(&self, stage: &str, headers: &[(&str, &str)]) {
+        use hub_kafka::rdkafka::message::{Header, OwnedHeaders};
+        let producer = EventProducer::new(&kafka(), "test", ProducerProfile::LowLatency).unwrap();
+        let topic = format!("{}dlq.{stage}", self.prefix);
+        let mut owned = OwnedHeaders::new();
+        for (key, value) in headers {
+            owned = owned.insert(Header {
+                key,
+                value: Some(value.as_bytes()),
+            });
+        }
+        producer
+            .send(OutRecord {
+                topic: &topic,
+                key: b"H|m-1",
+                payload: b"MSH|^~\\&|broken",
+                headers: Some(owned),
+            })
+            .await
+            .unwrap();
+    }
+
     /// Every alert on the alert topic after `wait`, decoded.
     pub async fn alerts(&self, wait: Duration) -> Vec<ClinicalAlert> {
         let registry = RegistryClient::new(&self.registry.url).unwrap();
