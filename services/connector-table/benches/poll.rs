@@ -1,7 +1,8 @@
 //! Table-poller throughput: rows per second from a PostgreSQL and a MariaDB source table into the
 //! broker, cursor and ledger committed per batch exactly as the service does.
 //!
-//! `HUB_BENCH_KAFKA=127.0.0.1:19092 cargo bench -p connector-table --bench poll`
+//! `HUB_BENCH_KAFKA=127.0.0.1:19092 cargo bench -p connector-table --bench poll`; the figures are
+//! printed and written to `target/bench/table_poll.txt`.
 //! (`HUB_BENCH_ROWS`, default 200000; PostgreSQL and MariaDB as for the tests).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)] // A benchmark.
@@ -24,7 +25,13 @@ use hub_kafka::resettable::ResettableProducer;
 use hub_test_utils::{TestDatabase, random_name};
 use support::{FACILITY, Source, settings};
 
-async fn measure(source: &Source, label: &str, rows: i64, batch_size: u32, kafka: &KafkaSettings) {
+async fn measure(
+    source: &Source,
+    label: &str,
+    rows: i64,
+    batch_size: u32,
+    kafka: &KafkaSettings,
+) -> String {
     let kind = random_name("bench");
     let topic = raw_topic(&kind);
     ensure_topics(kafka, &[TopicSpec::new(&topic, 4)])
@@ -66,13 +73,15 @@ async fn measure(source: &Source, label: &str, rows: i64, batch_size: u32, kafka
     let report = poller.reconcile(cursor.as_ref().unwrap()).await.unwrap();
     let reconciled = started.elapsed() - polled;
     assert_eq!(report.hub_rows(), rows, "every row delivered");
-    println!(
+    let line = format!(
         "{label:<9} batch {batch_size:>5}: {rows} rows in {:.2} s = {:>7.0} rows/s \
          (reconciliation of the same rows: {:.2} s)",
         polled.as_secs_f64(),
         rows as f64 / polled.as_secs_f64(),
         reconciled.as_secs_f64()
     );
+    println!("{line}");
+    line
 }
 
 #[tokio::main]
@@ -86,7 +95,8 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    println!("connector-table poll benchmark: {rows} rows per source, 4 partitions");
+    let mut out = format!("connector-table poll benchmark: {rows} rows per source, 4 partitions\n");
+    println!("{}", out.trim_end());
     for (label, source) in [
         ("postgres", Source::postgres().await),
         ("mariadb", Source::mysql().await),
@@ -99,7 +109,13 @@ async fn main() {
             filling.elapsed().as_secs_f64()
         );
         for batch in [1000, 5000] {
-            measure(&source, label, rows, batch, &kafka).await;
+            out.push_str(&measure(&source, label, rows, batch, &kafka).await);
+            out.push('\n');
         }
     }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("table_poll.txt");
+    std::fs::write(&file, &out).unwrap();
+    println!("written to {}", file.display());
 }
