@@ -12,6 +12,7 @@ pub const RAW_TOPICS: &[&str] = &[
     "raw.imaging.dicom",
     "raw.insurance.settlement",
     "raw.his.table",
+    "raw.lab.table",
 ];
 
 /// Stages that reject input, each with its dead-letter topic `dlq.<stage>`.
