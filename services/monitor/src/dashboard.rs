@@ -220,8 +220,8 @@ fn level_place(level: &str) -> (usize, &'static str) {
 /// out of county, county hospitals, township and community centres, villages), an arrow per
 /// flow, blue up, green down, grey lateral, labelled with its count (`<5` when suppressed).
 pub fn flow_diagram(flows: &[Flow]) -> String {
-    const W: f64 = 620.0;
-    const BOX_W: f64 = 190.0;
+    const W: f64 = 500.0;
+    const BOX_W: f64 = 176.0;
     const BOX_H: f64 = 30.0;
     let mut levels: Vec<&str> = vec!["county_hospital", "township_centre", "village_clinic"];
     for f in flows {
@@ -266,38 +266,56 @@ orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#7a8794\"/></ma
         if f.from_level == f.to_level {
             continue; // Within one level: in the table only.
         }
-        let (colour, marker, shift) = match f.direction.as_str() {
-            "UP" => ("#3b82c4", "up", -14.0),
-            "DOWN" => ("#2e7d32", "down", 14.0),
+        let (colour, marker, side) = match f.direction.as_str() {
+            "UP" => ("#3b82c4", "up", -1.0),
+            "DOWN" => ("#2e7d32", "down", 1.0),
             _ => ("#7a8794", "lat", 0.0),
-        };
-        // Leave the boxes: start and end at their top or bottom edges.
-        let (dy1, dy2) = if y2 < y1 {
-            (-BOX_H / 2.0, BOX_H / 2.0)
-        } else if y2 > y1 {
-            (BOX_H / 2.0, -BOX_H / 2.0)
-        } else {
-            (0.0, 0.0)
-        };
-        let (sx1, sx2) = if (y2 - y1).abs() < f64::EPSILON {
-            let side = if x2 > x1 { BOX_W / 2.0 } else { -BOX_W / 2.0 };
-            (x1 + side, x2 - side)
-        } else {
-            (x1 + shift, x2 + shift)
         };
         let label = f
             .count
             .map_or_else(|| "&lt;5".to_owned(), |n| n.to_string());
+        let (p1, p2, bend) = if (y2 - y1).abs() < f64::EPSILON {
+            // Within a tier: box side to box side, bent above the boxes.
+            let edge = if x2 > x1 { BOX_W / 2.0 } else { -BOX_W / 2.0 };
+            ((x1 + edge, y1), (x2 - edge, y2), (0.0, -30.0))
+        } else {
+            // Between tiers: top or bottom edges, up on the left, down on the right; a flow
+            // that skips a tier bends out sideways so it does not cross the boxes between.
+            let edge = if y2 < y1 { -BOX_H / 2.0 } else { BOX_H / 2.0 };
+            let gap = ((y2 - y1).abs() / 80.0).round() - 1.0;
+            let x_shift = side * 14.0;
+            (
+                (x1 + x_shift, y1 + edge),
+                (x2 + x_shift, y2 - edge),
+                (
+                    side * (BOX_W / 2.0 + 10.0) * gap.min(1.0) + side * 24.0 * (gap - 1.0).max(0.0),
+                    0.0,
+                ),
+            )
+        };
+        let control = (
+            (p1.0 + p2.0) / 2.0 + bend.0 * 2.0,
+            (p1.1 + p2.1) / 2.0 + bend.1 * 2.0,
+        );
+        // The label at the middle of the quadratic curve, beside it.
+        let mid = (
+            0.25 * p1.0 + 0.5 * control.0 + 0.25 * p2.0,
+            0.25 * p1.1 + 0.5 * control.1 + 0.25 * p2.1,
+        );
         let _ = write!(
             svg,
-            "<line x1=\"{sx1:.1}\" y1=\"{:.1}\" x2=\"{sx2:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" \
+            "<path d=\"M{:.1},{:.1} Q{:.1},{:.1} {:.1},{:.1}\" fill=\"none\" stroke=\"{colour}\" \
 stroke-width=\"2\" marker-end=\"url(#{marker})\"/>\
 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"{colour}\" text-anchor=\"middle\" \
 font-weight=\"600\">{label}</text>",
-            y1 + dy1,
-            y2 + dy2,
-            (sx1 + sx2) / 2.0 + shift * 0.9,
-            (y1 + dy1 + y2 + dy2) / 2.0 + 4.0,
+            p1.0,
+            p1.1,
+            control.0,
+            control.1,
+            p2.0,
+            p2.1,
+            mid.0 + side * 13.0,
+            mid.1 + 4.0,
         );
     }
     for l in &levels {
@@ -629,7 +647,7 @@ mod tests {
             flow("DOWN", "county_hospital", "township_centre", None),
             flow("UP", "county_hospital", "out_of_county_hospital", Some(5)),
         ]);
-        assert_eq!(svg.matches("<line").count(), 3);
+        assert_eq!(svg.matches("marker-end=").count(), 3);
         assert_eq!(
             svg.matches("<rect").count(),
             4,
