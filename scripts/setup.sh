@@ -7,6 +7,7 @@
 #     127.0.0.1:3306 answers; else Debian's mariadb-server, started, root allowed from loopback.
 #   - Prometheus and promtool (Debian's package): deploy/prometheus is checked and scraped by tests;
 #     docker-compose (Debian's package) validates docker-compose.yml.
+#   - Debian's chromium and Noto CJK fonts: the monitor's dashboard is tested in headless chromium.
 #   - tansu 0.6.0, a Kafka-protocol broker from crates.io (about ten minutes to build, once).
 #   - a Python virtualenv with confluent-kafka, the third-party client of the interop test.
 set -euo pipefail
@@ -131,10 +132,22 @@ ensure_compose_validator() {
   apt_install docker-compose
 }
 
+# Debian's chromium (headless) renders the monitor's dashboard in its test; Noto CJK draws its
+# Chinese labels in the screenshot.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && fc-list : family 2>/dev/null | grep -i 'Noto Sans CJK' >/dev/null; then
+    log "chromium and Noto CJK fonts present"
+    return
+  fi
+  log "installing chromium and Noto CJK fonts from Debian's packages"
+  apt_install chromium fonts-noto-cjk
+}
+
 ensure_build_tools
 ensure_postgres
 ensure_prometheus
 ensure_compose_validator
+ensure_chromium
 ensure_mariadb
 ensure_python
 ensure_tansu
