@@ -80,7 +80,13 @@ impl Connector {
             SERVICE,
             telemetry.registry(),
         )?);
-        let state = StateStore::open(settings.state_database_url.expose_secret()).await?;
+        let state_url = match &settings.state_database_url_file {
+            Some(path) => {
+                hub_config::read_secret_file(path).map_err(|e| RunError::Config(e.to_string()))?
+            }
+            None => settings.state_database_url.clone(),
+        };
+        let state = StateStore::open(state_url.expose_secret()).await?;
         let mut tables = Vec::new();
         for source in &settings.sources {
             let db = Db::connect(source)?;

@@ -21,6 +21,8 @@ pub struct Settings {
     /// The hub's own PostgreSQL database holding cursors, the ledger of delivered row versions
     /// and the reconciliation results (created on first start).
     pub state_database_url: SecretString,
+    /// A file holding `state_database_url` instead (a container secret; wins over the value).
+    pub state_database_url_file: Option<PathBuf>,
     /// Dead-letter topic of rows the broker refuses (too large).
     pub dlq_topic: String,
     /// Create the raw and DLQ topics at start-up if they are missing.
@@ -53,6 +55,7 @@ impl Default for Settings {
             state_database_url: SecretString::from(
                 "postgres://postgres@127.0.0.1:5432/hub_connector_table",
             ),
+            state_database_url_file: None,
             dlq_topic: hub_schemas::topics::dlq_topic(crate::SERVICE),
             create_topics: true,
             topic_partitions: hub_schemas::topics::DATA_PARTITIONS,
