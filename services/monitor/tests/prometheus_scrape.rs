@@ -119,7 +119,7 @@ async fn prometheus_scrapes_the_indicators_and_loads_the_alert_rules() {
     let query = format!(
         "max by (indicator) (hub_indicator_value{{county=\"{COUNTY}\",indicator=\"in_county_visit_rate\",scope=\"month\"}})"
     );
-    let mut last = Value::Null;
+    let mut last: Value;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let value = loop {
         last = prometheus.api("query", Some(&query)).await;
