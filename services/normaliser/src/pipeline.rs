@@ -140,7 +140,6 @@ fn map(raw: &RawEnvelope) -> Result<Mapped, MapError> {
         Some("hl7v2") => hub_hl7::map_hl7(raw),
         Some("settlement") => hub_settlement::map_settlement(raw),
         Some("table") => hub_table::map_table_row(raw),
-        Some("table") => hub_table::map_table_row(raw),
         Some("dicom") => hub_dicom_map::map_dicom(raw),
         _ => Err(MapError::new(
             "unsupported_format",

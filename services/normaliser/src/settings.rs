@@ -87,8 +87,6 @@ impl Default for Settings {
                 "raw.insurance.settlement",
                 "raw.his.table",
                 "raw.lab.table",
-                "raw.his.table",
-                "raw.lab.table",
             ]
             .map(str::to_owned)
             .to_vec(),
