@@ -39,7 +39,8 @@ broker_start() {
   esac
   (
     cd "$dir"
-    exec "$tansu" broker \
+    # Its own session: a Ctrl-C meant for the script that started it does not stop it first.
+    exec setsid "$tansu" broker \
       --cluster-id county-health-hub \
       --listener-url "tcp://127.0.0.1:$port" \
       --advertised-listener-url "tcp://127.0.0.1:$port" \
@@ -55,7 +56,15 @@ broker_start() {
 broker_stop() {
   local dir="$1"
   if [ -f "$dir/broker.pid" ]; then
-    kill "$(cat "$dir/broker.pid")" 2>/dev/null || true
+    local pid
+    pid="$(cat "$dir/broker.pid")"
+    kill "$pid" 2>/dev/null || true
+    # Gone before returning, so that its port is free again; killed if it hangs.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "broker (pid $pid) did not stop in 10 s; killing it"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
     rm -f "$dir/broker.pid"
   fi
 }
