@@ -8,7 +8,8 @@
 //!   [`MllpItem::Truncated`] and a new frame starts, as it does at EOF inside a frame;
 //! - a frame growing past the maximum size is not buffered: its first bytes are kept (to read
 //!   MSH for the `AE` and the DLQ), the rest is skipped up to its end block, and
-//!   [`MllpItem::TooLarge`] is returned there.
+//!   [`MllpItem::TooLarge`] is returned there (also when a start block cut it short), so no
+//!   frame, whole or truncated, is ever larger than the maximum.
 //!
 //! It implements `tokio_util::codec::Decoder`, and scans each byte once even when a frame
 //! arrives in many reads.
@@ -137,6 +138,14 @@ impl Decoder for MllpCodec {
                             let partial = src.split_to(i).freeze();
                             src.advance(1);
                             self.state = State::InFrame { scanned: 0 };
+                            // Cut short and too large (the start block came in the same read
+                            // that took the frame past the maximum): too large wins, as it does
+                            // when the overflow is seen first.
+                            if partial.len() > self.max_frame {
+                                let size = partial.len();
+                                let head = partial.slice(..OVERSIZE_HEAD.min(size));
+                                return Ok(Some(MllpItem::TooLarge { head, size }));
+                            }
                             return Ok(Some(MllpItem::Truncated(partial)));
                         }
                         None if src.len() > self.max_frame => {
@@ -298,6 +307,38 @@ mod tests {
         }
         let (items, _) = run(&mut MllpCodec::new(4), &frame(b"MSH|12345"), 64);
         assert!(matches!(&items[..], [MllpItem::TooLarge { size: 9, .. }]));
+    }
+
+    /// Found by `scripts/fuzz mllp_frames` (minimised): a frame cut short by a start block that
+    /// arrives in the same read as the bytes taking it past the maximum was returned as a
+    /// 78-byte `Truncated` item with a 77-byte maximum. It is too large, whatever the reads.
+    #[test]
+    fn a_truncated_frame_over_the_maximum_is_too_large() {
+        let parts: [&[u8]; 5] = [
+            b"\x8f\x8f\x8f\x8f\x8f\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x8f\x8f\x8f\x0b\x8f\x8f\x8f\x8f\x8f",
+            b"\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\xa2\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f",
+            b"\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\xf2\xce\x8f\x8f\x8f\x8f\x8f\x8f\xf5\x8f\x8f\x8f\x8f\x8f",
+            b"\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\xf2\xce\x8f\x8f",
+            b"\x8f\x0b\x8f\x8f\x8f\x8f\x8f\x0d",
+        ];
+        let input = parts.concat();
+        assert_eq!(input.len(), 104);
+        assert_eq!((input[18], input[97]), (SB, SB)); // the frame between has 78 bytes
+        for chunk in [1, 7, 78, 181] {
+            let (items, discarded) = run(&mut MllpCodec::new(77), &input, chunk);
+            assert_eq!(items.len(), 2, "chunk {chunk}");
+            assert!(
+                matches!(&items[0], MllpItem::TooLarge { head, size: 78 } if head.len() == 78),
+                "chunk {chunk}: {:?}",
+                items[0]
+            );
+            assert_eq!(
+                items[1],
+                MllpItem::Truncated(Bytes::copy_from_slice(&input[98..])),
+                "chunk {chunk}"
+            );
+            assert_eq!(discarded, 18, "chunk {chunk}");
+        }
     }
 
     #[test]
