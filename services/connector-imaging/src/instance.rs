@@ -4,7 +4,7 @@
 //!
 //! Part-10 files are parsed by dicom-object up to, not including, (7FE0,0010) Pixel Data: the
 //! reader stops there, so a 500 MB multi-frame file costs the size of its header, not of its
-//! frames.
+//! frames. Element lengths are checked against the file's size first ([`crate::lengths`]).
 
 use std::path::Path;
 
@@ -73,6 +73,15 @@ pub const JSON_INVALID: &str = "dicom_json_invalid";
 /// # Errors
 /// [`NOT_PART10`], [`PARSE_ERROR`] or [`MISSING_UID`].
 pub fn read_part10(path: &Path) -> Result<Instance, Invalid> {
+    crate::lengths::check(path).map_err(|e| {
+        Invalid::new(
+            PARSE_ERROR,
+            format!(
+                "element {} declares {} bytes, more than the file's {}",
+                e.tag, e.declared, e.file_size
+            ),
+        )
+    })?;
     let file = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
@@ -238,6 +247,37 @@ fn finish(json: Map<String, Json>, charset: String) -> Result<Instance, Invalid>
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by `scripts/fuzz dicom_metadata` (minimised): 338 bytes whose element (0008,8D8D)
+    /// declares 0x8D8D8D8D bytes made dicom-object allocate and zero 2.4 GB before reading it.
+    #[test]
+    fn a_declared_length_beyond_the_file_is_refused_before_reading() {
+        let parts: [&[u8]; 7] = [
+            b"DICM\x02\x00\x00\x00UL\x04\x00t\x00\x00\x00\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01\x02\x00",
+            b"\x02\x00SS\x1a\x001.2.840.1000815.1.4.1.1.2\x00",
+            b"\x02\x00\x03\x00UI\x10\x001.2.1.4.5.6.7.1\x00\x02\x00\x10\x00UI\x14\x00",
+            b"1.2.840.10008.1.2.1\x00\x02\x00\x12\x00UI\x08\x001.2.",
+            b"3.4\x00\x08\x00\x05\x00CS\x08\x00GB18030 \x08\x00\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d",
+            b"\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\xff\xff\x8d\x8d\x8d\x8d19900101\x10\x00@\x00",
+            b"CS\x02\x00\x00\x01\x00\x01\x00\x01\x00\x01\x00\x01\x00\x01\x00\x01",
+        ];
+        let mut bytes = vec![0_u8; 128];
+        bytes.extend(parts.concat());
+        assert_eq!(bytes.len(), 338);
+        let path = std::env::temp_dir().join(format!("hub-imaging-oom-{}.dcm", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let result = read_part10(&path);
+        std::fs::remove_file(&path).unwrap();
+        let error = result.unwrap_err();
+        assert_eq!(error.code, PARSE_ERROR);
+        assert!(
+            error
+                .detail
+                .contains("(0008,8D8D) declares 2374864269 bytes"),
+            "{}",
+            error.detail
+        );
+    }
 
     #[test]
     fn posted_json_is_checked_and_stripped() {

@@ -24,6 +24,7 @@ pub mod dropfolder;
 pub mod http;
 pub mod ingest;
 pub mod instance;
+pub mod lengths;
 pub mod metrics;
 mod service;
 pub mod settings;

@@ -1,0 +1,138 @@
+//! Declared element lengths checked against the file's size before dicom-object reads a file.
+//!
+//! dicom-object (0.10) allocates and zeroes a value's *declared* length before reading it, in
+//! the file meta group as in the data set: a 500-byte file declaring a 4 GB element would cost
+//! 4 GB of memory (found by fuzzing, `scripts/fuzz dicom_metadata`). No element of a real file is
+//! longer than the file, so [`check`] walks the element headers (the meta group by hand, the data
+//! set with dicom-parser's token reader, which yields each header before reading its value) up
+//! to the pixel data and refuses a file that declares more bytes than it has.
+//!
+//! Files it cannot walk (no `DICM`, an unknown transfer syntax, a syntax error) pass: the full
+//! read then reports them with its own error. A deflated data set is checked up to its meta group
+//! only, since its values are legitimately longer than the compressed file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
+use dicom_parser::DataSetReader;
+use dicom_parser::dataset::DataToken;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+/// An element declaring more bytes than the whole file: tag and declared length (no values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLong {
+    /// `(gggg,eeee)`.
+    pub tag: String,
+    /// The declared length.
+    pub declared: u64,
+    /// The file's size.
+    pub file_size: u64,
+}
+
+/// VRs of the explicit-VR form with a 2-byte reserved field and a 4-byte length.
+const LONG_VRS: [&[u8; 2]; 12] = [
+    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT",
+];
+
+/// Checks the declared lengths of the file at `path` (see the module documentation).
+///
+/// # Errors
+/// The first element longer than the file. I/O errors pass (the full read reports them).
+pub fn check(path: &Path) -> Result<(), TooLong> {
+    let Ok(mut file) = File::open(path) else {
+        return Ok(());
+    };
+    let Ok(size) = file.metadata().map(|m| m.len()) else {
+        return Ok(());
+    };
+    let mut head = [0_u8; 132];
+    let start = match file.read_exact(&mut head) {
+        Ok(()) if &head[128..132] == b"DICM" => 132,
+        _ if head.starts_with(b"DICM") => 4,
+        _ => return Ok(()),
+    };
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return Ok(());
+    }
+    let mut src = BufReader::new(file);
+    let Some(ts_uid) = meta_group(&mut src, size)? else {
+        return Ok(());
+    };
+    let Some(ts) = TransferSyntaxRegistry.get(&ts_uid) else {
+        return Ok(());
+    };
+    if matches!(ts.codec(), Codec::Dataset(Some(_))) {
+        return Ok(());
+    }
+    let Ok(reader) = DataSetReader::new_with_ts(src, ts) else {
+        return Ok(());
+    };
+    for token in reader {
+        let Ok(token) = token else {
+            return Ok(());
+        };
+        if let DataToken::ElementHeader(h) = token {
+            if h.tag == tags::PIXEL_DATA {
+                break;
+            }
+            if let Some(len) = h.len.get() {
+                too_long(h.tag.group(), h.tag.element(), u64::from(len), size)?;
+            }
+        } else if let DataToken::PixelSequenceStart = token {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn too_long(group: u16, element: u16, declared: u64, file_size: u64) -> Result<(), TooLong> {
+    if declared > file_size {
+        return Err(TooLong {
+            tag: format!("({group:04X},{element:04X})"),
+            declared,
+            file_size,
+        });
+    }
+    Ok(())
+}
+
+/// Walks the file meta group (always explicit VR little endian) and returns its transfer syntax
+/// UID, `None` when it cannot be walked.
+fn meta_group(src: &mut impl BufRead, size: u64) -> Result<Option<String>, TooLong> {
+    let mut ts_uid = None;
+    loop {
+        // Peek at the group, so that the data set's first element stays unread.
+        match src.fill_buf() {
+            Ok(next) if next.len() >= 2 && next[..2] == [0x02, 0x00] => {}
+            _ => return Ok(ts_uid),
+        }
+        let mut header = [0_u8; 8];
+        if src.read_exact(&mut header).is_err() {
+            return Ok(ts_uid);
+        }
+        let group = u16::from_le_bytes([header[0], header[1]]);
+        let element = u16::from_le_bytes([header[2], header[3]]);
+        let vr = [header[4], header[5]];
+        let len = if LONG_VRS.contains(&&vr) {
+            let mut long = [0_u8; 4];
+            if src.read_exact(&mut long).is_err() {
+                return Ok(ts_uid);
+            }
+            u64::from(u32::from_le_bytes(long))
+        } else {
+            u64::from(u16::from_le_bytes([header[6], header[7]]))
+        };
+        too_long(group, element, len, size)?;
+        let mut value = Vec::new();
+        if src.by_ref().take(len).read_to_end(&mut value).is_err() {
+            return Ok(ts_uid);
+        }
+        if element == 0x0010 {
+            let text = String::from_utf8_lossy(&value);
+            ts_uid = Some(text.trim_end_matches(['\0', ' ']).to_owned());
+        }
+    }
+}
