@@ -279,6 +279,34 @@ mod tests {
         );
     }
 
+    /// Found by `scripts/fuzz dicom_metadata` (the first 204 bytes of the finding): in the file
+    /// meta group, (0002,0003) with an unknown VR takes a 4-byte length, 0xFC000000, which
+    /// dicom-object allocated and zeroed (4.2 GB) before reading the value.
+    #[test]
+    fn a_meta_element_longer_than_the_file_is_refused_before_reading() {
+        let parts: [&[u8]; 3] = [
+            b"DICM\x02\x00\x00\x00UL\x04\x00t\x00\x00\x00\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01\x02\x00",
+            b"\x02\x00UI\x1a\x001.2.840.10008.5.1.4.1.1.2\x00",
+            b"\x02\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\xfc",
+        ];
+        let mut bytes = vec![0_u8; 128];
+        bytes.extend(parts.concat());
+        let path =
+            std::env::temp_dir().join(format!("hub-imaging-meta-{}.dcm", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let result = read_part10(&path);
+        std::fs::remove_file(&path).unwrap();
+        let error = result.unwrap_err();
+        assert_eq!(error.code, PARSE_ERROR);
+        assert!(
+            error
+                .detail
+                .contains("(0002,0003) declares 4227858432 bytes"),
+            "{}",
+            error.detail
+        );
+    }
+
     #[test]
     fn posted_json_is_checked_and_stripped() {
         let instance = from_json(json!({

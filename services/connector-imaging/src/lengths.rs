@@ -12,10 +12,12 @@
 //! only, since its values are legitimately longer than the compressed file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use dicom_core::Tag;
 use dicom_dictionary_std::tags;
+use dicom_encoding::decode::{Decode, file_header_decoder};
 use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
 use dicom_parser::DataSetReader;
 use dicom_parser::dataset::DataToken;
@@ -31,11 +33,6 @@ pub struct TooLong {
     /// The file's size.
     pub file_size: u64,
 }
-
-/// VRs of the explicit-VR form with a 2-byte reserved field and a 4-byte length.
-const LONG_VRS: [&[u8; 2]; 12] = [
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT",
-];
 
 /// Checks the declared lengths of the file at `path` (see the module documentation).
 ///
@@ -99,40 +96,37 @@ fn too_long(group: u16, element: u16, declared: u64, file_size: u64) -> Result<(
     Ok(())
 }
 
-/// Walks the file meta group (always explicit VR little endian) and returns its transfer syntax
-/// UID, `None` when it cannot be walked.
-fn meta_group(src: &mut impl BufRead, size: u64) -> Result<Option<String>, TooLong> {
+/// Walks the file meta group as dicom-object reads it (its header decoder, up to the group
+/// length) and returns the transfer syntax UID, `None` when it cannot be walked.
+fn meta_group(src: &mut impl Read, size: u64) -> Result<Option<String>, TooLong> {
+    let decoder = file_header_decoder();
+    let Ok((first, _)) = decoder.decode_header(src) else {
+        return Ok(None);
+    };
+    let mut group_length = [0_u8; 4];
+    if first.tag != Tag(0x0002, 0x0000) || src.read_exact(&mut group_length).is_err() {
+        return Ok(None);
+    }
+    let group_length = u64::from(u32::from_le_bytes(group_length));
     let mut ts_uid = None;
-    loop {
-        // Peek at the group, so that the data set's first element stays unread.
-        match src.fill_buf() {
-            Ok(next) if next.len() >= 2 && next[..2] == [0x02, 0x00] => {}
-            _ => return Ok(ts_uid),
-        }
-        let mut header = [0_u8; 8];
-        if src.read_exact(&mut header).is_err() {
-            return Ok(ts_uid);
-        }
-        let group = u16::from_le_bytes([header[0], header[1]]);
-        let element = u16::from_le_bytes([header[2], header[3]]);
-        let vr = [header[4], header[5]];
-        let len = if LONG_VRS.contains(&&vr) {
-            let mut long = [0_u8; 4];
-            if src.read_exact(&mut long).is_err() {
-                return Ok(ts_uid);
-            }
-            u64::from(u32::from_le_bytes(long))
-        } else {
-            u64::from(u16::from_le_bytes([header[6], header[7]]))
+    let mut read = 0_u64;
+    while read < group_length {
+        let Ok((header, header_len)) = decoder.decode_header(src) else {
+            return Ok(None);
         };
-        too_long(group, element, len, size)?;
+        let Some(len) = header.len.get().map(u64::from) else {
+            return Ok(None);
+        };
+        too_long(header.tag.group(), header.tag.element(), len, size)?;
         let mut value = Vec::new();
         if src.by_ref().take(len).read_to_end(&mut value).is_err() {
-            return Ok(ts_uid);
+            return Ok(None);
         }
-        if element == 0x0010 {
+        if header.tag == Tag(0x0002, 0x0010) {
             let text = String::from_utf8_lossy(&value);
             ts_uid = Some(text.trim_end_matches(['\0', ' ']).to_owned());
         }
+        read += header_len as u64 + len;
     }
+    Ok(ts_uid)
 }
