@@ -3,9 +3,11 @@
 //! dicom-object (0.10) allocates and zeroes a value's *declared* length before reading it, in
 //! the file meta group as in the data set: a 500-byte file declaring a 4 GB element would cost
 //! 4 GB of memory (found by fuzzing, `scripts/fuzz dicom_metadata`). No element of a real file is
-//! longer than the file, so [`check`] walks the element headers (the meta group by hand, the data
-//! set with dicom-parser's token reader, which yields each header before reading its value) up
-//! to the pixel data and refuses a file that declares more bytes than it has.
+//! longer than the file, so [`check`] walks the element headers (the meta group with
+//! dicom-object's own header decoder, the data set with dicom-parser's token reader, which yields
+//! each header before reading its value) up to the top level's pixel data (inside a sequence it
+//! is an ordinary element to dicom-object) and refuses a file that declares more bytes than it
+//! has.
 //!
 //! Files it cannot walk (no `DICM`, an unknown transfer syntax, a syntax error) pass: the full
 //! read then reports them with its own error. A deflated data set is checked up to its meta group
@@ -67,19 +69,23 @@ pub fn check(path: &Path) -> Result<(), TooLong> {
     let Ok(reader) = DataSetReader::new_with_ts(src, ts) else {
         return Ok(());
     };
+    // Sequences open: dicom-object stops at the top level's pixel data only.
+    let mut depth = 0_usize;
     for token in reader {
         let Ok(token) = token else {
             return Ok(());
         };
-        if let DataToken::ElementHeader(h) = token {
-            if h.tag == tags::PIXEL_DATA {
-                break;
+        match token {
+            DataToken::ElementHeader(h) if depth == 0 && h.tag == tags::PIXEL_DATA => break,
+            DataToken::PixelSequenceStart if depth == 0 => break,
+            DataToken::ElementHeader(h) => {
+                if let Some(len) = h.len.get() {
+                    too_long(h.tag.group(), h.tag.element(), u64::from(len), size)?;
+                }
             }
-            if let Some(len) = h.len.get() {
-                too_long(h.tag.group(), h.tag.element(), u64::from(len), size)?;
-            }
-        } else if let DataToken::PixelSequenceStart = token {
-            break;
+            DataToken::SequenceStart { .. } | DataToken::PixelSequenceStart => depth += 1,
+            DataToken::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
     Ok(())
