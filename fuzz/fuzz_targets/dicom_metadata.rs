@@ -1,5 +1,6 @@
 //! DICOM metadata: `connector_imaging::instance::read_part10` over arbitrary file bytes (written
-//! to a per-process file under /dev/shm, since the reader takes a path), `from_json` over
+//! to a per-process file under /dev/shm, since the reader takes a path; scripts/fuzz removes
+//! them after the run), `from_json` over
 //! arbitrary DICOM JSON bodies, and `hub_dicom_map::map_dicom` (what the normaliser runs on
 //! `raw.imaging.dicom`) on the raw bytes and on every instance either reader accepted.
 #![no_main]
