@@ -166,7 +166,7 @@ fn sanitise(json: &mut Map<String, Json>, depth: usize) -> Result<(), Invalid> {
     let mut drop = Vec::new();
     for (key, element) in json.iter_mut() {
         let group = (key.len() == 8)
-            .then(|| u16::from_str_radix(&key[..4], 16).ok())
+            .then(|| u16::from_str_radix(key.get(..4)?, 16).ok())
             .flatten()
             .filter(|_| key.bytes().all(|b| b.is_ascii_hexdigit()))
             .ok_or_else(|| Invalid::new(JSON_INVALID, "a key is not an 8-hex-digit tag"))?;
@@ -348,6 +348,14 @@ mod tests {
             "{}",
             error.detail
         );
+    }
+
+    /// Seen while writing the `dicom_metadata` fuzz target: an 8-byte key whose fourth byte is
+    /// inside a multi-byte character made the group slice panic.
+    #[test]
+    fn a_key_with_a_multibyte_character_is_invalid_not_a_panic() {
+        let error = from_json(json!({"aaa\u{e9}bbb": {"vr": "UI"}})).unwrap_err();
+        assert_eq!(error.code, JSON_INVALID);
     }
 
     #[test]
