@@ -4,8 +4,11 @@
 //!   the presented token;
 //! - [`tls`]: an HTTPS listener for `axum::serve` from PEM files (rustls, aws-lc-rs provider);
 //! - [`dropfolder`]: the drop-folder mechanics: `incoming/`, `done/`, `failed/`, a file read
-//!   only once it stopped changing, atomic moves that never overwrite, error sidecars.
+//!   only once it stopped changing, atomic moves that never overwrite, error sidecars;
+//! - [`lifecycle`]: the run of a bound connector (admin listener, readiness, API, scanner) and
+//!   its graceful stop.
 
 pub mod auth;
 pub mod dropfolder;
+pub mod lifecycle;
 pub mod tls;

@@ -8,8 +8,7 @@ use std::time::Duration;
 use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_telemetry::Telemetry;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::SERVICE;
 use crate::auth::{SenderError, Senders};
@@ -19,7 +18,8 @@ use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::producer::{ProducerError, SharedProducer};
 use crate::settings::Settings;
-use crate::tls::{TlsError, TlsListener, acceptor};
+use crate::tls::TlsError;
+use hub_ingress::lifecycle::{PushConnector, ServeError};
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,15 @@ pub enum RunError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+impl From<ServeError> for RunError {
+    fn from(e: ServeError) -> Self {
+        match e {
+            ServeError::Tls(e) => Self::Tls(e),
+            ServeError::Io { what, source } => Self::Io { what, source },
+        }
+    }
 }
 
 fn io_error(what: &str) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -182,74 +191,23 @@ impl Connector {
         if settings.create_topics {
             create_topics(&settings).await;
         }
-        let stop = CancellationToken::new();
-        let admin_stop = CancellationToken::new();
-        let admin_task = tokio::spawn(hub_telemetry::serve(
-            admin,
-            telemetry.router(),
-            admin_stop.clone().cancelled_owned(),
-        ));
-        let readiness = tokio::spawn(
-            Arc::clone(&state.ingest.producer)
-                .watch_broker(telemetry.health().clone(), stop.clone()),
-        );
-        let ingest = Arc::clone(&state.ingest);
-        let app = router(state);
-        let api_stop = stop.clone().cancelled_owned();
-        let api_task = match &settings.tls {
-            Some(tls) => {
-                let listener = TlsListener::new(api, acceptor(tls)?)
-                    .map_err(io_error(&settings.api_listen))?;
-                tokio::spawn(async move {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(api_stop)
-                        .await
-                })
-            }
-            None => tokio::spawn(hub_telemetry::serve(api, app, api_stop)),
-        };
         info!(address = %settings.api_listen, tls = settings.tls.is_some(),
             folders = folders.len(), topic = %settings.topic, "Settlement connector ready.");
+        let ingest = Arc::clone(&state.ingest);
         let scanner = Scanner::new(folders, Arc::clone(&ingest), settings.drop_folder.clone());
-        let scan_task = tokio::spawn(scanner.run(stop.clone()));
-
-        shutdown.await;
-        info!("Stopping: no new requests or files; finishing those under way.");
-        telemetry.health().set_ready(false);
-        stop.cancel();
-        let grace = Duration::from_secs(settings.shutdown_grace_secs);
-        let drained = tokio::time::timeout(grace, async {
-            let api = api_task.await;
-            let _ = scan_task.await;
-            api
-        })
-        .await;
-        let api_result = match drained {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => {
-                error!(error = %e, "API task failed.");
-                Ok(())
-            }
-            Err(_) => {
-                warn!(
-                    grace_secs = settings.shutdown_grace_secs,
-                    "Requests still open after the grace period."
-                );
-                Ok(())
-            }
-        };
-        let flushing = ingest.producer.get();
-        let flushed = tokio::task::spawn_blocking(move || flushing.flush(grace)).await;
-        if !matches!(flushed, Ok(Ok(()))) {
-            error!("Records were still queued at exit; they were not acknowledged to anyone.");
+        PushConnector {
+            api,
+            api_listen: settings.api_listen.clone(),
+            tls: settings.tls.clone(),
+            admin,
+            telemetry,
+            router: router(state),
+            producer: Arc::clone(&ingest.producer),
+            grace: Duration::from_secs(settings.shutdown_grace_secs),
+            items: "Records",
         }
-        let _ = readiness.await;
-        admin_stop.cancel();
-        if let Ok(Err(e)) = admin_task.await {
-            error!(error = %e, "Admin server failed.");
-        }
-        api_result.map_err(io_error(&settings.api_listen))?;
-        info!("Connector stopped.");
+        .run(|stop| scanner.run(stop), shutdown)
+        .await?;
         Ok(())
     }
 }
