@@ -1,7 +1,9 @@
 //! Delivery of a simulation through the hub's real interfaces: HL7 v2 over MLLP (one connection
 //! per route, each message waits for its ACK, routes in parallel) and settlement batches over
 //! HTTP (`POST /v1/settlements`, bearer token, per-record answers). Messages leave in send
-//! order, paced to at most `rate` per second.
+//! order, paced to at most `rate` per second. Within [`Targets::retry_for`] a message whose
+//! connection is refused or breaks, or that gets `AR`/503, is resent (same id) until the hub
+//! acknowledges it; the [`Report`] lists every acknowledged id for reconciliation.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,6 +41,11 @@ pub struct Targets {
     pub dicom_drop: Option<std::path::PathBuf>,
     /// PostgreSQL URL of the front-end-processor database holding the visit tables.
     pub table_url: Option<String>,
+    /// How long one message (or settlement batch) is retried when the connection is refused or
+    /// breaks, no ACK comes, or the hub answers `AR`/`CR`/503, before delivery gives up: a
+    /// source system's interface engine keeps resending until the hub is back. Zero: a broken
+    /// connection stops delivery at once and `AR` is resent only a few times.
+    pub retry_for: Duration,
 }
 
 /// What happened to the messages.
@@ -52,6 +59,12 @@ pub struct Report {
     pub skipped: u64,
     /// Seconds taken.
     pub seconds: f64,
+    /// Resends after a refused or broken connection, a missing ACK, `AR`/`CR` or a 503.
+    pub resent: u64,
+    /// Every acknowledged message: its route kind and its id as the hub names it (MSH-10, the
+    /// settlement API's `message_id`, the SOP instance UID, the visit table's primary key).
+    #[serde(skip)]
+    pub acknowledged: Vec<(String, String)>,
 }
 
 impl Report {
@@ -165,54 +178,105 @@ enum Worker {
     Table(String),
 }
 
-/// Outcome of one worker: accepted and rejected counts under its route name.
-type Tally = (String, u64, u64);
+/// Outcome of one worker, under its route name.
+#[derive(Default)]
+struct Tally {
+    name: String,
+    ok: u64,
+    refused: u64,
+    resent: u64,
+    acknowledged: Vec<String>,
+}
+
+impl Tally {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    fn accept(&mut self, id: String) {
+        self.ok += 1;
+        self.acknowledged.push(id);
+    }
+}
+
+/// Waits before a resend (doubling from 100 ms to 2 s), or says that `deadline` has passed.
+async fn back_off(pause: &mut Duration, deadline: Instant) -> bool {
+    if Instant::now() >= deadline {
+        return false;
+    }
+    tokio::time::sleep(*pause).await;
+    *pause = (*pause * 2).min(Duration::from_secs(2));
+    true
+}
 
 async fn mllp_worker(
     name: String,
     addr: SocketAddr,
+    retry_for: Duration,
     mut rx: mpsc::Receiver<Outgoing>,
 ) -> Result<Tally, SendError> {
     let fail = |message: String| SendError::Transport {
         route: name.clone(),
         message,
     };
-    let mut client = MllpClient::connect(addr)
-        .await
-        .map_err(|e| fail(format!("connect {addr}: {e}")))?;
-    let (mut ok, mut refused) = (0, 0);
+    let mut client: Option<MllpClient> = None;
+    let mut tally = Tally::new(&name);
     while let Some(message) = rx.recv().await {
-        let mut attempts = 0;
+        let deadline = Instant::now() + retry_for;
+        let mut pause = Duration::from_millis(100);
+        let mut refusals = 0;
         loop {
-            let code = client
-                .exchange(&message.body)
-                .await
-                .map_err(|e| fail(e.to_string()))?;
+            let answer = match client.as_mut() {
+                Some(c) => c.exchange(&message.body).await,
+                None => match MllpClient::connect(addr).await {
+                    Ok(c) => client.insert(c).exchange(&message.body).await,
+                    Err(e) => Err(e),
+                },
+            };
+            let code = match answer {
+                Ok(code) => code,
+                Err(e) => {
+                    // Stored or not, the hub did not acknowledge it: reconnect and resend
+                    // (the same message id, so a stored copy and the resent one converge).
+                    client = None;
+                    if !back_off(&mut pause, deadline).await {
+                        return Err(fail(format!("{addr}: {e}")));
+                    }
+                    tracing::debug!(route = %name, error = %e, "Connection lost; resending.");
+                    tally.resent += 1;
+                    continue;
+                }
+            };
             match code.as_str() {
                 "AA" | "CA" => {
-                    ok += 1;
+                    tally.accept(message.id.clone());
                     break;
                 }
-                // AR/CR: the hub could not store it now (broker down): resend a few times.
-                "AR" | "CR" if attempts < 5 => {
-                    attempts += 1;
+                // AR/CR: the hub could not store it now (broker down): resend.
+                "AR" | "CR" if refusals < 5 || Instant::now() < deadline => {
+                    refusals += 1;
+                    tally.resent += 1;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 _ => {
                     tracing::warn!(route = %name, message_id = %message.id, code = %code, "Message refused.");
-                    refused += 1;
+                    tally.refused += 1;
                     break;
                 }
             }
         }
     }
-    Ok((name, ok, refused))
+    Ok(tally)
 }
 
 async fn settlement_worker(
     url: String,
     token: String,
     batch: usize,
+    retry_for: Duration,
     mut rx: mpsc::Receiver<Outgoing>,
 ) -> Result<Tally, SendError> {
     let name = "settlements".to_owned();
@@ -224,7 +288,7 @@ async fn settlement_worker(
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| fail(e.to_string()))?;
-    let (mut ok, mut refused) = (0, 0);
+    let mut tally = Tally::new(&name);
     let mut open = true;
     while open {
         let mut records = Vec::with_capacity(batch);
@@ -243,40 +307,64 @@ async fn settlement_worker(
             }
         }
         let body = format!("[{}]", records.join(","));
+        let deadline = Instant::now() + retry_for;
+        let mut pause = Duration::from_millis(100);
         let mut attempts = 0;
         loop {
-            let response = client
+            // Resending the whole batch is safe: keys and event ids are deterministic.
+            let sent = client
                 .post(&url)
                 .bearer_auth(&token)
                 .header("Content-Type", "application/json")
                 .body(body.clone())
                 .send()
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            let status = response.status();
-            if status.as_u16() == 503 && attempts < 5 {
-                // Resending the whole batch is safe: keys and event ids are deterministic.
+                .await;
+            let (status, answer) = match sent {
+                Ok(response) => {
+                    let status = response.status();
+                    (status, response.json::<serde_json::Value>().await)
+                }
+                Err(e) => {
+                    if !back_off(&mut pause, deadline).await {
+                        return Err(fail(e.to_string()));
+                    }
+                    tally.resent += 1;
+                    continue;
+                }
+            };
+            if status.as_u16() == 503 && (attempts < 5 || Instant::now() < deadline) {
                 attempts += 1;
+                tally.resent += 1;
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-            let answer: serde_json::Value =
-                response.json().await.map_err(|e| fail(e.to_string()))?;
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(e) => {
+                    // The connection broke while the answer was read.
+                    if !back_off(&mut pause, deadline).await {
+                        return Err(fail(e.to_string()));
+                    }
+                    tally.resent += 1;
+                    continue;
+                }
+            };
             if !status.is_success() {
                 return Err(fail(format!("HTTP {status}: {answer}")));
             }
             for record in answer["records"].as_array().into_iter().flatten() {
                 if record["status"] == "accepted" {
-                    ok += 1;
+                    let id = record["message_id"].as_str().unwrap_or_default();
+                    tally.accept(id.to_owned());
                 } else {
                     tracing::warn!(answer = %record, "Settlement refused.");
-                    refused += 1;
+                    tally.refused += 1;
                 }
             }
             break;
         }
     }
-    Ok((name, ok, refused))
+    Ok(tally)
 }
 
 async fn dicom_worker(
@@ -288,7 +376,7 @@ async fn dicom_worker(
         route: name.clone(),
         message,
     };
-    let mut written = 0;
+    let mut tally = Tally::new(&name);
     while let Some(message) = rx.recv().await {
         let instance: crate::dicom::Instance =
             serde_json::from_str(&message.body).map_err(|e| fail(e.to_string()))?;
@@ -297,9 +385,9 @@ async fn dicom_worker(
             .await
             .map_err(|e| fail(e.to_string()))?
             .map_err(|e| fail(e.to_string()))?;
-        written += 1;
+        tally.accept(message.id.clone());
     }
-    Ok((name, written, 0))
+    Ok(tally)
 }
 
 async fn table_worker(url: String, mut rx: mpsc::Receiver<Outgoing>) -> Result<Tally, SendError> {
@@ -314,7 +402,7 @@ async fn table_worker(url: String, mut rx: mpsc::Receiver<Outgoing>) -> Result<T
         .await
         .map_err(|e| fail(format!("front-end database: {e}")))?;
     let mut created = std::collections::HashSet::new();
-    let mut written = 0;
+    let mut tally = Tally::new(&name);
     while let Some(message) = rx.recv().await {
         let Route::TableRow { facility } = &message.route else {
             continue;
@@ -329,11 +417,14 @@ async fn table_worker(url: String, mut rx: mpsc::Receiver<Outgoing>) -> Result<T
         crate::table::upsert(&pool, facility, &row)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        written += 1;
+        tally.accept(message.id.clone());
     }
     pool.close().await;
-    Ok((name, written, 0))
+    Ok(tally)
 }
+
+/// The most a paced run sends at once to make up for slots it missed.
+const CATCH_UP: Duration = Duration::from_secs(1);
 
 /// Sends `messages` (in order) to `targets`.
 ///
@@ -364,8 +455,11 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
             continue;
         };
         if let Some(interval) = interval {
+            // An absolute schedule: slots missed to timer granularity or a busy machine are made
+            // up at once (at most a second's worth), so the average rate is the one asked for.
             tokio::time::sleep_until(next_slot).await;
-            next_slot = next_slot.max(tokio::time::Instant::now()) + interval;
+            let now = tokio::time::Instant::now();
+            next_slot = next_slot.max(now.checked_sub(CATCH_UP).unwrap_or(now)) + interval;
         }
         let key = match &worker {
             Worker::Mllp(_, addr) => format!("mllp:{addr}"),
@@ -376,10 +470,16 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
         let tx = senders.entry(key).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(1024);
             match worker {
-                Worker::Mllp(name, addr) => workers.spawn(mllp_worker(name, addr, rx)),
-                Worker::Settlement(url, token) => {
-                    workers.spawn(settlement_worker(url, token, targets.batch.max(1), rx))
+                Worker::Mllp(name, addr) => {
+                    workers.spawn(mllp_worker(name, addr, targets.retry_for, rx))
                 }
+                Worker::Settlement(url, token) => workers.spawn(settlement_worker(
+                    url,
+                    token,
+                    targets.batch.max(1),
+                    targets.retry_for,
+                    rx,
+                )),
                 Worker::Dicom(dir) => workers.spawn(dicom_worker(dir, rx)),
                 Worker::Table(url) => workers.spawn(table_worker(url, rx)),
             };
@@ -394,10 +494,13 @@ pub async fn send(messages: &[Outgoing], targets: &Targets) -> Result<Report, Se
     let mut first_error = None;
     while let Some(joined) = workers.join_next().await {
         match joined {
-            Ok(Ok((name, ok, refused))) => {
-                let kind = name.split(':').take(2).collect::<Vec<_>>().join(":");
-                *report.accepted.entry(kind.clone()).or_default() += ok;
-                *report.rejected.entry(kind).or_default() += refused;
+            Ok(Ok(tally)) => {
+                let kind = tally.name.split(':').take(2).collect::<Vec<_>>().join(":");
+                *report.accepted.entry(kind.clone()).or_default() += tally.ok;
+                *report.rejected.entry(kind.clone()).or_default() += tally.refused;
+                report.resent += tally.resent;
+                let ids = tally.acknowledged.into_iter();
+                report.acknowledged.extend(ids.map(|id| (kind.clone(), id)));
             }
             Ok(Err(e)) => {
                 first_error.get_or_insert(e);
