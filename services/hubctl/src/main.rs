@@ -8,8 +8,12 @@
 //! - `hubctl simulate`: a seeded synthetic county sent through the connectors (HL7 over MLLP,
 //!   settlement batches over HTTP); `--print-expected` prints the indicator values its data
 //!   must produce instead (see `crates/hub-simulator`).
+//! - `hubctl reconcile`: after a simulated run, checks that every acknowledged message is in its
+//!   raw topic, became canonical events and is in the record exactly once, and that the
+//!   indicators equal the expected ones (the chaos test's verdict, `scripts/chaos`).
 
 mod commands;
+mod reconcile;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +63,8 @@ enum Command {
     },
     /// Simulate a county and send it through the connectors (or print its expected indicators).
     Simulate(Box<simulate::SimulateArgs>),
+    /// Reconcile a simulated run: acknowledged = raw = canonical = record, indicators = expected.
+    Reconcile(Box<reconcile::ReconcileArgs>),
 }
 
 #[tokio::main]
@@ -74,5 +80,6 @@ async fn main() -> anyhow::Result<()> {
             idle_secs,
         } => commands::tail(&kafka, &cli.registry, &topic, max, idle_secs).await,
         Command::Simulate(args) => simulate::simulate(*args).await,
+        Command::Reconcile(args) => reconcile::reconcile(&kafka, &cli.registry, *args).await,
     }
 }

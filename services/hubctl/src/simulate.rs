@@ -89,6 +89,15 @@ pub struct SimulateArgs {
     /// Print the expected indicator values (JSON) and send nothing.
     #[arg(long)]
     print_expected: bool,
+    /// Seconds one message is resent while the hub refuses the connection, drops it before
+    /// the ACK or answers `AR`/503 (a source system's interface engine keeps retrying).
+    #[arg(long, default_value_t = 300)]
+    retry_secs: u64,
+    /// Write every acknowledged message here, one `route-kind<TAB>id` line each (ids are
+    /// message control ids, setl_ids, SOP instance UIDs, visit numbers: no personal data), for
+    /// `hubctl reconcile`.
+    #[arg(long)]
+    acknowledged_ids: Option<PathBuf>,
 }
 
 fn parse_rate(text: &str) -> anyhow::Result<f64> {
@@ -152,6 +161,7 @@ impl SimulateArgs {
             batch: self.batch,
             dicom_drop: self.dicom_drop.clone(),
             table_url: self.table_url.clone(),
+            retry_for: std::time::Duration::from_secs(self.retry_secs),
         })
     }
 }
@@ -180,6 +190,15 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         "Sending the simulated county."
     );
     let report = send(&simulation.messages, &targets).await?;
+    if let Some(path) = &args.acknowledged_ids {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
+        );
+        for (kind, id) in &report.acknowledged {
+            writeln!(file, "{kind}\t{id}")?;
+        }
+        file.flush()?;
+    }
     serde_json::to_writer_pretty(&mut stdout, &report)?;
     writeln!(stdout)?;
     if report.skipped > 0 {
