@@ -431,12 +431,14 @@ async fn lock_all<'k>(
     }
     names.sort();
     names.dedup();
-    for name in names {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(name)
-            .execute(&mut **tx)
-            .await?;
-    }
+    // One round trip: the function scan yields the array's elements, and so takes the locks,
+    // in the array's (sorted) order.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(name, 0)) FROM unnest($1::text[]) AS name",
+    )
+    .bind(names)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
