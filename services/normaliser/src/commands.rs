@@ -89,6 +89,7 @@ async fn bounded(
         dlq: parts.dlq,
         processor: parts.processor,
         max_in_flight: settings.max_in_flight.max(1),
+        concurrency: settings.concurrency.max(1),
         intake,
         until: Some(until),
     };

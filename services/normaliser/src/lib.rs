@@ -32,6 +32,7 @@ pub mod envelope;
 pub mod exactly_once;
 pub mod identity_events;
 pub mod intake;
+pub mod key_order;
 pub mod metrics;
 pub mod pipeline;
 pub mod process;
@@ -117,6 +118,7 @@ pub async fn run(
             dlq: parts.dlq,
             processor: parts.processor,
             max_in_flight: settings.max_in_flight.max(1),
+            concurrency: settings.concurrency.max(1),
             intake: intake::Intake::Live,
             until: None,
         }

@@ -57,7 +57,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Parts> {
         &settings.database_url,
         settings.database_url_file.as_deref(),
     )?;
-    let pool = hub_postgres::connect(database_url.expose_secret(), 8)
+    let connections = u32::try_from(settings.concurrency.max(1))
+        .unwrap_or(u32::MAX)
+        .saturating_add(2);
+    let pool = hub_postgres::connect(database_url.expose_secret(), connections)
         .await
         .context("connecting to the EMPI database")?;
     Empi::migrate(&pool).await?;

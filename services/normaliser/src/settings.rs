@@ -33,8 +33,12 @@ pub struct Settings {
     pub topic_prefix: String,
     /// Consumer group.
     pub group_id: String,
-    /// Most messages whose output is still waiting for the broker's acknowledgement.
+    /// Most messages in flight: being normalised, or whose output is still waiting for the
+    /// broker's acknowledgement.
     pub max_in_flight: usize,
+    /// Most messages normalised at once (messages of one Kafka key always go one after another).
+    /// The EMPI's database pool holds this many connections plus two.
+    pub concurrency: usize,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     pub admin_listen: String,
     /// Log line format.
@@ -93,6 +97,7 @@ impl Default for Settings {
             topic_prefix: String::new(),
             group_id: "normaliser".to_owned(),
             max_in_flight: 5_000,
+            concurrency: 8,
             admin_listen: "127.0.0.1:9301".to_owned(),
             log_format: LogFormat::default(),
             transactions: Transactions::default(),
