@@ -1,6 +1,10 @@
 //! Helpers for tests that run against the real stack (the local broker and PostgreSQL started by
 //! `scripts/stack.sh`): where to find them, random topic and group names, and a fresh database per
-//! test, so that tests never share state and can run in parallel.
+//! test, so that tests never share state and can run in parallel; [`tansu`] starts a private
+//! broker for tests that stop, freeze or kill it, and [`child`] runs a service binary.
+
+pub mod child;
+pub mod tansu;
 
 use std::time::Duration;
 

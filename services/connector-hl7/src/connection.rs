@@ -10,6 +10,9 @@
 //! - an ACK must be written within `write_timeout` (a sender that never reads is dropped);
 //! - more than `max_message_bytes` of garbage outside any frame closes the connection.
 //!
+//! - a frame takes its size from the connector-wide [`crate::budget::ByteBudget`] before it is
+//!   submitted and returns it once answered: when the budget is spent, reading waits.
+//!
 //! On shutdown the reader stops taking new frames (complete frames already received are still
 //! processed), the writer sends every remaining ACK, and the connection closes.
 
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
@@ -60,6 +63,9 @@ pub enum Ended {
     ReadFailed,
 }
 
+/// A submitted frame: when it was read, the future of its reply, its share of the byte budget.
+type InFlight = (Instant, PendingReply, Option<OwnedSemaphorePermit>);
+
 /// Serves one connection until it ends; returns why.
 pub async fn serve<S>(
     stream: S,
@@ -94,7 +100,7 @@ async fn read_frames<R: AsyncRead + Unpin>(
     mut reader: R,
     ingest: Arc<Ingest>,
     limits: Limits,
-    tx: mpsc::Sender<(Instant, PendingReply)>,
+    tx: mpsc::Sender<InFlight>,
     shutdown: CancellationToken,
     write_failed: CancellationToken,
 ) -> Ended {
@@ -115,13 +121,20 @@ async fn read_frames<R: AsyncRead + Unpin>(
                 Ok(None) | Err(_) => break,
             };
             garbage = 0;
+            let size = match &item {
+                MllpItem::Frame(frame) => frame.len(),
+                MllpItem::TooLarge { head, .. } => head.len(),
+                MllpItem::Truncated(partial) => partial.len(),
+            };
+            // Waits while the connector holds too many bytes; frees as ACKs go out.
+            let permit = ingest.budget.take(size).await;
             let started = Instant::now();
             let pending = match item {
                 MllpItem::Frame(frame) => ingest.submit(frame).await,
                 MllpItem::TooLarge { head, size } => ingest.too_large(head, size).await,
                 MllpItem::Truncated(partial) => ingest.truncated(partial).await,
             };
-            if tx.send((started, pending)).await.is_err() {
+            if tx.send((started, pending, permit)).await.is_err() {
                 return Ended::WriteFailed;
             }
         }
@@ -166,14 +179,16 @@ async fn read_frames<R: AsyncRead + Unpin>(
 
 async fn write_acks<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut rx: mpsc::Receiver<(Instant, PendingReply)>,
+    mut rx: mpsc::Receiver<InFlight>,
     write_timeout: Duration,
     metrics: crate::metrics::ListenerMetrics,
     failed: CancellationToken,
 ) {
     let mut frame = Vec::with_capacity(512);
-    while let Some((started, pending)) = rx.recv().await {
+    while let Some((started, pending, permit)) = rx.recv().await {
         let reply = pending.await;
+        // The bytes are no longer held once the outcome is known (the ACK is small).
+        drop(permit);
         let Some(body) = reply.body else {
             continue;
         };

@@ -69,6 +69,8 @@ pub struct Ingest {
     pub metrics: ListenerMetrics,
     /// Sequence for ACK control ids.
     pub ack_ids: Arc<AckIds>,
+    /// Message bytes in flight, shared by every listener.
+    pub budget: crate::budget::ByteBudget,
 }
 
 /// Generates ACK control ids: unique per process run, at most 20 characters (HL7 ST).

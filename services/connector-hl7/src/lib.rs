@@ -8,7 +8,8 @@
 //!   [`batch`]: FHS/BHS batches; [`rejection`]: refusal reasons and their codes;
 //! - [`ack`]: the ACK message in the sender's version, separators and charset;
 //! - [`ingest`]: raw/DLQ writes and the reply built from the delivery report;
-//! - [`connection`]: one connection (pipelined, ordered ACKs, timeouts);
+//! - [`connection`]: one connection (pipelined, ordered ACKs, timeouts); [`budget`]: the
+//!   connector-wide cap on message bytes in flight;
 //!   [`server`]: accepting (allow-list, connection limit, TLS); [`tls`]; [`access`];
 //! - [`producer`]: the producer, replaced after unrecoverable delivery errors;
 //! - [`dedup`]: recently stored keys (resend count); [`metrics`]: `hub_hl7_*`.
@@ -20,6 +21,7 @@
 pub mod access;
 pub mod ack;
 pub mod batch;
+pub mod budget;
 pub mod charset;
 pub mod connection;
 pub mod dedup;

@@ -129,6 +129,13 @@ async fn handle(
     };
     match tokio::time::timeout(limits.read_timeout, acceptor.accept(stream)).await {
         Ok(Ok(stream)) => connection::serve(stream, ingest, limits, shutdown).await,
+        Ok(Err(e)) if crate::tls::is_wrong_name(&e) => {
+            // The certificate's names are not logged: a CN may be a person's name.
+            ingest.metrics.refused("client_certificate_name");
+            warn!(facility = %ingest.facility, peer = %peer,
+                "TLS client certificate refused: it does not name this listener's facility.");
+            Ended::ReadFailed
+        }
         Ok(Err(e)) => {
             ingest.metrics.refused("tls_handshake");
             warn!(facility = %ingest.facility, peer = %peer, error = %e, "TLS handshake failed.");

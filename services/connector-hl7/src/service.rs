@@ -108,6 +108,7 @@ impl Connector {
             settings.duplicate_window_keys,
         ));
         let ack_ids = Arc::new(AckIds::default());
+        let budget = crate::budget::ByteBudget::new(settings.max_in_flight_bytes);
         let mut listeners = Vec::with_capacity(settings.listeners.len());
         for l in &settings.listeners {
             if l.facility.is_empty() || l.facility.contains(':') {
@@ -131,6 +132,7 @@ impl Connector {
                 recent: Arc::clone(&recent),
                 metrics: metrics.listener(&l.facility, l.source.as_str()),
                 ack_ids: Arc::clone(&ack_ids),
+                budget: budget.clone(),
             };
             let tcp = TcpListener::bind(&l.bind)
                 .await
@@ -139,7 +141,11 @@ impl Connector {
                 tcp,
                 ingest: Arc::new(ingest),
                 allow: AllowList::parse(&l.allowed_sources)?,
-                tls: l.tls.as_ref().map(acceptor).transpose()?,
+                tls: l
+                    .tls
+                    .as_ref()
+                    .map(|t| acceptor(t, &l.facility))
+                    .transpose()?,
                 limits: Limits {
                     read_timeout: Duration::from_secs(l.read_timeout_secs),
                     idle_timeout: Duration::from_secs(l.idle_timeout_secs),

@@ -29,6 +29,9 @@ pub struct Settings {
     /// On shutdown, how long open connections get to finish their in-flight messages, in
     /// seconds; then the producer is flushed for as long again.
     pub shutdown_grace_secs: u64,
+    /// Message bytes read from senders and not yet answered, over every listener and
+    /// connection; beyond it connections stop reading until ACKs go out.
+    pub max_in_flight_bytes: usize,
     /// Log line format.
     pub log_format: LogFormat,
     /// The MLLP listeners, one per facility and feed.
@@ -46,6 +49,7 @@ impl Default for Settings {
             duplicate_window_secs: 3600,
             duplicate_window_keys: 100_000,
             shutdown_grace_secs: 15,
+            max_in_flight_bytes: 256 * 1024 * 1024,
             log_format: LogFormat::default(),
             listeners: Vec::new(),
         }
@@ -132,6 +136,10 @@ pub struct TlsSettings {
     /// CA bundle that client certificates must chain to; none disables client authentication.
     #[serde(default)]
     pub client_ca_file: Option<PathBuf>,
+    /// Names a client certificate must carry (one of them, as its subject CN or a DNS subject
+    /// alternative name, ignoring ASCII case); empty: the listener's facility code.
+    #[serde(default)]
+    pub client_names: Vec<String>,
 }
 
 fn default_charset() -> String {
