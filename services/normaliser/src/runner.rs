@@ -173,7 +173,12 @@ impl Runner {
                     };
                     counts.read += 1;
                     if let Some(until) = until.as_mut() {
-                        until.read(message.topic(), message.partition(), message.offset());
+                        until.read(
+                            message.topic(),
+                            message.partition(),
+                            message.offset(),
+                            message.timestamp().to_millis(),
+                        );
                     }
                     let position = Position {
                         topic: message.topic().to_owned(),
