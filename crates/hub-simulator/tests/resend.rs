@@ -83,9 +83,8 @@ async fn refused_broken_and_ar_answers_are_resent_until_acknowledged() {
         let listener = TcpListener::bind(addr).await.unwrap();
         // First connection: reads the first message, then dies without an ACK.
         let (mut first, _) = listener.accept().await.unwrap();
-        log.lock()
-            .unwrap()
-            .push(control_id(&frame(&mut first).await.unwrap()));
+        let id = control_id(&frame(&mut first).await.unwrap());
+        log.lock().unwrap().push(id);
         drop(first);
         // Second connection: `AR` once (broker down), then `AA` for everything.
         let (mut second, _) = listener.accept().await.unwrap();

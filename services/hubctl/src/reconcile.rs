@@ -97,9 +97,9 @@ async fn decode_events(
     for stored in records {
         let (id, mut datum) = hub_avro::unframe(&stored.payload)
             .with_context(|| format!("{} at {}", stored.topic, stored.offset))?;
-        if !schemas.contains_key(&id) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = schemas.entry(id) {
             let text = registry.schema_by_id(id).await?;
-            schemas.insert(id, Schema::parse_str(&text)?);
+            entry.insert(Schema::parse_str(&text)?);
         }
         let schema = &schemas[&id];
         let value = apache_avro::reader::datum::GenericDatumReader::builder(schema)
