@@ -14,7 +14,8 @@ use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_kafka::headers;
 use hub_kafka::rdkafka::message::{Header, OwnedHeaders};
 use hub_kafka::{EventProducer, KafkaSettings, OutRecord, ProducerProfile};
-use hub_schemas::Encounter;
+use hub_schemas::topics::DATA_PARTITIONS;
+use hub_schemas::{CanonicalEvent, Encounter};
 use hub_test_utils::{kafka_bootstrap, random_name};
 
 /// Messages about the one patient, all with one key.
@@ -25,9 +26,17 @@ async fn messages_of_one_key_leave_in_the_order_they_came() {
     let kafka = KafkaSettings::with_bootstrap(kafka_bootstrap());
     let stack = stack().await;
     let raw_topic = format!("raw.{}.hl7v2", random_name("order"));
-    ensure_topics(&kafka, &[TopicSpec::new(&raw_topic, 1)])
-        .await
-        .unwrap();
+    // The canonical topic too: on a fresh broker a reader subscribed before its topic exists
+    // may not see it for a minute (tansu).
+    ensure_topics(
+        &kafka,
+        &[
+            TopicSpec::new(&raw_topic, 1),
+            TopicSpec::new(Encounter::CONTRACT.topic, DATA_PARTITIONS),
+        ],
+    )
+    .await
+    .unwrap();
     let producer =
         EventProducer::new(&kafka, "test-connector", ProducerProfile::Throughput).unwrap();
     let payload = golden("adt_a01_inpatient_dg1");
