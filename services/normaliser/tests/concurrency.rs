@@ -12,7 +12,6 @@ use std::time::Duration;
 use common::{FACILITY, golden, settings, stack, start};
 use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_kafka::headers;
-use hub_kafka::rdkafka::message::{Header, OwnedHeaders};
 use hub_kafka::{EventProducer, KafkaSettings, OutRecord, ProducerProfile};
 use hub_schemas::topics::DATA_PARTITIONS;
 use hub_schemas::{CanonicalEvent, Encounter};
@@ -52,12 +51,7 @@ async fn messages_of_one_key_leave_in_the_order_they_came() {
             (headers::MESSAGE_ID, id.as_str()),
             (headers::SYNTHETIC, "true"),
         ];
-        let headers = pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
-            h.insert(Header {
-                key,
-                value: Some(*value),
-            })
-        });
+        let headers = common::headers_of(&pairs);
         OutRecord {
             topic: &raw_topic,
             key: key.as_bytes(),

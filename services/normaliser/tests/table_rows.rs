@@ -13,7 +13,7 @@ use common::{FACILITY, settings, stack, start};
 use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_kafka::consumer::{HubConsumer, Isolation};
 use hub_kafka::rdkafka::Message;
-use hub_kafka::rdkafka::message::{Header, Headers, OwnedHeaders};
+use hub_kafka::rdkafka::message::Headers;
 use hub_kafka::{EventProducer, KafkaSettings, OutRecord, ProducerProfile, headers};
 use hub_schemas::{CanonicalEvent, Encounter, EncounterAction, LabResult};
 use hub_table::RowDocument;
@@ -57,12 +57,7 @@ async fn send_rows(topic: &str, rows: &[RowDocument]) {
             (headers::MESSAGE_ID, id.as_str()),
             (headers::SYNTHETIC, "true"),
         ];
-        let h = pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
-            h.insert(Header {
-                key,
-                value: Some(*value),
-            })
-        });
+        let h = common::headers_of(&pairs);
         let key = format!("{FACILITY}:{}:{}", r.table, r.pk);
         producer
             .send(OutRecord {

@@ -47,6 +47,16 @@ impl Raw {
     }
 }
 
+/// Kafka headers from `(name, value)` pairs.
+pub fn headers_of(pairs: &[(&str, &str)]) -> OwnedHeaders {
+    pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
+        h.insert(Header {
+            key,
+            value: Some(*value),
+        })
+    })
+}
+
 /// Writes raw messages as the HL7 connector would: original bytes, envelope headers.
 pub async fn send_raw(kafka: &KafkaSettings, topic: &str, messages: &[Raw]) {
     let producer =
@@ -62,12 +72,7 @@ pub async fn send_raw(kafka: &KafkaSettings, topic: &str, messages: &[Raw]) {
             (headers::MESSAGE_ID, raw.id.as_str()),
             (headers::SYNTHETIC, "true"),
         ];
-        let headers = pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
-            h.insert(Header {
-                key,
-                value: Some(*value),
-            })
-        });
+        let headers = headers_of(&pairs);
         producer
             .send(OutRecord {
                 topic,
