@@ -12,6 +12,8 @@
 //!   still has it).
 //! - 503 + `Retry-After`: the broker did not confirm every instance; resend the request (same
 //!   keys, and downstream de-duplicates by event id).
+//! - 503 + `Retry-After` + `{"error": "busy"}`: `max_in_flight_requests` requests are already
+//!   under way ([`hub_ingress::inflight`]); the body was not read, nothing is stored.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +25,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hub_ingress::auth::{AuthOutcome, Senders};
+use hub_ingress::inflight::{BUSY, InFlight, busy};
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::ingest::{DICOM_JSON, Ingest, now_rfc3339};
 use crate::instance::{Instance, Invalid, JSON_INVALID, from_json};
@@ -43,6 +46,8 @@ pub struct ApiState {
     pub max_instances: usize,
     /// `Retry-After` of a 503.
     pub retry_after: Duration,
+    /// Requests under way at once (`max_in_flight_requests`).
+    pub in_flight: InFlight,
 }
 
 /// The API router (`POST /v1/instances`).
@@ -133,6 +138,15 @@ async fn instances(State(state): State<ApiState>, request: Request) -> Response 
                 "this sender delivers through its drop folder only",
             );
         }
+    };
+    // The permit is taken after the token check and before the body is read. The check reads
+    // one header and hashes it (about what the 503 itself costs), so a flood pays little more
+    // for it, and without a valid token nobody can take the permits real senders need. Held
+    // until the answer is produced, i.e. through the broker's confirmation.
+    let Some(_admitted) = state.in_flight.try_admit() else {
+        metrics.request(&sender.code, BUSY, started.elapsed().as_secs_f64());
+        debug!(sender = %sender.code, limit = state.in_flight.limit(), "Busy; answering 503.");
+        return busy(state.retry_after);
     };
     let Ok(bytes) = to_bytes(request.into_body(), state.max_body_bytes).await else {
         metrics.request(&sender.code, "too_large", started.elapsed().as_secs_f64());

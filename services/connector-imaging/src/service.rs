@@ -12,6 +12,7 @@ use tracing::{info, warn};
 
 use hub_ingress::auth::{SenderError, Senders};
 use hub_ingress::dropfolder::prepare;
+use hub_ingress::inflight::InFlight;
 use hub_ingress::lifecycle::{PushConnector, ServeError};
 use hub_ingress::tls::TlsError;
 use hub_kafka::resettable::{ProducerError, ResettableProducer};
@@ -88,6 +89,11 @@ impl Connector {
         if settings.senders.is_empty() {
             return Err(RunError::Config("no senders configured".into()));
         }
+        if settings.max_in_flight_requests == 0 {
+            return Err(RunError::Config(
+                "max_in_flight_requests must be at least 1".into(),
+            ));
+        }
         let senders = Arc::new(Senders::from_settings(&settings.senders)?);
         // A whole body or a file's first bytes may go to the DLQ: the producer must take them.
         let needed = settings
@@ -133,6 +139,7 @@ impl Connector {
             max_body_bytes: settings.max_body_bytes,
             max_instances: settings.max_instances_per_request,
             retry_after: Duration::from_secs(settings.retry_after_secs),
+            in_flight: InFlight::new(settings.max_in_flight_requests),
         };
         let api = TcpListener::bind(&settings.api_listen)
             .await

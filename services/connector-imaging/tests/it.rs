@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
+#[path = "it/busy.rs"]
+mod busy;
 #[path = "it/dicom_files.rs"]
 mod dicom_files;
 #[path = "it/files.rs"]

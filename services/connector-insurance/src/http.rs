@@ -8,6 +8,8 @@
 //! - 503 + `Retry-After`: the broker did not confirm some records. `accepted` ones are durable;
 //!   `not_stored` ones are not. Resending the whole batch is safe (deterministic keys, and
 //!   downstream de-duplicates by event id).
+//! - 503 + `Retry-After` + `{"error": "busy"}`: `max_in_flight_requests` requests are already
+//!   under way ([`hub_ingress::inflight`]); the body was not read, nothing is stored.
 //! - 400: the body is not a batch (not UTF-8, not JSON, wrong shape); the body is in the DLQ.
 //! - 401 (no or unknown bearer token), 403 (the sender may not use HTTP), 413 (body larger than
 //!   `max_body_bytes`; not read, not kept: the sender still has it).
@@ -21,8 +23,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use hub_ingress::inflight::{BUSY, InFlight, busy};
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::auth::{AuthOutcome, Senders};
 use crate::ingest::{Ingest, Outcome, RecordOutcome, now_rfc3339};
@@ -40,6 +43,8 @@ pub struct ApiState {
     pub max_body_bytes: usize,
     /// `Retry-After` of a 503.
     pub retry_after: Duration,
+    /// Requests under way at once (`max_in_flight_requests`).
+    pub in_flight: InFlight,
 }
 
 /// The API router (`POST /v1/settlements`).
@@ -123,6 +128,15 @@ async fn settlements(State(state): State<ApiState>, request: Request) -> Respons
         }
     };
     let metrics = &state.ingest.metrics;
+    // The permit is taken after the token check and before the body is read. The check reads
+    // one header and hashes it (about what the 503 itself costs), so a flood pays little more
+    // for it, and without a valid token nobody can take the permits real senders need. Held
+    // until the answer is produced, i.e. through the broker's confirmation.
+    let Some(_admitted) = state.in_flight.try_admit() else {
+        metrics.request(&sender.code, BUSY, started.elapsed().as_secs_f64());
+        debug!(sender = %sender.code, limit = state.in_flight.limit(), "Busy; answering 503.");
+        return busy(state.retry_after);
+    };
     let body: Body = request.into_body();
     let Ok(bytes) = to_bytes(body, state.max_body_bytes).await else {
         // Too large (or the client went away mid-body): nothing was read, so nothing is kept.

@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::producer::{ProducerError, SharedProducer};
 use crate::settings::Settings;
 use crate::tls::TlsError;
+use hub_ingress::inflight::InFlight;
 use hub_ingress::lifecycle::{PushConnector, ServeError};
 
 /// Why the service could not start or stopped with an error.
@@ -86,6 +87,11 @@ impl Connector {
         if settings.senders.is_empty() {
             return Err(RunError::Config("no senders configured".into()));
         }
+        if settings.max_in_flight_requests == 0 {
+            return Err(RunError::Config(
+                "max_in_flight_requests must be at least 1".into(),
+            ));
+        }
         let senders = Arc::new(Senders::from_settings(&settings.senders)?);
         // A whole body or file may go to the DLQ: the producer must take the largest one.
         let needed = settings
@@ -133,6 +139,7 @@ impl Connector {
             ingest,
             max_body_bytes: settings.max_body_bytes,
             retry_after: Duration::from_secs(settings.retry_after_secs),
+            in_flight: InFlight::new(settings.max_in_flight_requests),
         };
         let api = TcpListener::bind(&settings.api_listen)
             .await

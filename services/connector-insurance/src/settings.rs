@@ -34,6 +34,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `Retry-After` of a 503 (the broker did not take every record), in seconds.
     pub retry_after_secs: u64,
+    /// Most API requests under way at once (each holds its body until the broker confirmed it);
+    /// one more is answered 503 `busy` with `Retry-After`, its body unread. At least 1.
+    pub max_in_flight_requests: usize,
     /// The drop-folder scanner.
     pub drop_folder: DropFolderSettings,
     /// On shutdown, how long requests and the file being read get to finish, in seconds; then
@@ -58,6 +61,7 @@ impl Default for Settings {
             topic_partitions: hub_schemas::topics::DATA_PARTITIONS,
             max_body_bytes: 8 * 1024 * 1024,
             retry_after_secs: 30,
+            max_in_flight_requests: hub_ingress::inflight::DEFAULT_MAX_IN_FLIGHT_REQUESTS,
             drop_folder: DropFolderSettings::default(),
             shutdown_grace_secs: 15,
             log_format: LogFormat::default(),

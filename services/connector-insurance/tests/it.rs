@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
+#[path = "it/busy.rs"]
+mod busy;
 #[path = "it/dropfolder.rs"]
 mod dropfolder;
 #[path = "it/http.rs"]

@@ -12,7 +12,7 @@ use crate::support::{
 };
 
 /// One instance as a PACS's QIDO-RS answer (PS3.18 F.2) shapes it.
-fn instance(sop: &str) -> Value {
+pub fn instance(sop: &str) -> Value {
     json!({
         "00080005": {"vr": "CS", "Value": ["ISO_IR 192"]},
         "00080018": {"vr": "UI", "Value": [sop]},

@@ -110,22 +110,7 @@ impl Running {
         token: Option<&str>,
         body: impl Into<reqwest::Body>,
     ) -> anyhow::Result<(u16, Option<String>, serde_json::Value)> {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}/v1/instances", self.base))
-            .header("content-type", "application/dicom+json")
-            .body(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let retry = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let text = response.text().await?;
-        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        Ok((status, retry, json))
+        post_to(&self.base, token, body).await
     }
 
     /// Sum of a counter's samples whose labels include every `(name, value)` of `labels`.
@@ -170,6 +155,31 @@ impl Drop for Running {
     }
 }
 
+/// POSTs `body` to `<base>/v1/instances` with `token`; returns status, Retry-After and JSON (for
+/// tasks that cannot borrow a [`Running`]).
+pub async fn post_to(
+    base: &str,
+    token: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> anyhow::Result<(u16, Option<String>, serde_json::Value)> {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/v1/instances"))
+        .header("content-type", "application/dicom+json")
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await?;
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    Ok((status, retry, json))
+}
+
 /// A record read back from a topic.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -183,7 +193,17 @@ pub struct Record {
 
 /// Reads `topic` from the beginning until `count` records arrived or `timeout` passed.
 pub async fn consume(topic: &str, count: usize, timeout: Duration) -> anyhow::Result<Vec<Record>> {
-    let settings = KafkaSettings::with_bootstrap(kafka_bootstrap());
+    consume_from(&kafka_bootstrap(), topic, count, timeout).await
+}
+
+/// As [`consume`], from the broker at `bootstrap` (a test's private one).
+pub async fn consume_from(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Record>> {
+    let settings = KafkaSettings::with_bootstrap(bootstrap);
     let group = random_name("test-imaging-reader");
     let consumer = HubConsumer::subscribe(
         &settings,
