@@ -11,9 +11,13 @@
 //! - `hubctl reconcile`: after a simulated run, checks that every acknowledged message is in its
 //!   raw topic, became canonical events and is in the record exactly once, and that the
 //!   indicators equal the expected ones (the chaos test's verdict, `scripts/chaos`).
+//! - `hubctl scan-logs <simulate's county arguments> PATH...`: regenerates the simulated county
+//!   and searches log files for its personal data (ID numbers, names, phones, insurance numbers,
+//!   patient ids); prints where, never what; exits 1 on a hit, 2 on an error.
 
 mod commands;
 mod reconcile;
+mod scan_logs;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -65,6 +69,9 @@ enum Command {
     Simulate(Box<simulate::SimulateArgs>),
     /// Reconcile a simulated run: acknowledged = raw = canonical = record, indicators = expected.
     Reconcile(Box<reconcile::ReconcileArgs>),
+    /// Search log files for the personal data of a simulated county (exit 0 clean, 1 hits,
+    /// 2 error); takes `simulate`'s county arguments.
+    ScanLogs(Box<scan_logs::ScanLogsArgs>),
 }
 
 #[tokio::main]
@@ -81,5 +88,14 @@ async fn main() -> anyhow::Result<()> {
         } => commands::tail(&kafka, &cli.registry, &topic, max, idle_secs).await,
         Command::Simulate(args) => simulate::simulate(*args).await,
         Command::Reconcile(args) => reconcile::reconcile(&kafka, &cli.registry, *args).await,
+        // Its own exit statuses, as grep: a hit is a verdict, not an error.
+        Command::ScanLogs(args) => std::process::exit(match scan_logs::scan_logs(&args) {
+            Ok(false) => 0,
+            Ok(true) => 1,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "Scanning the logs failed.");
+                2
+            }
+        }),
     }
 }

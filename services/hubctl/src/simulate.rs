@@ -14,9 +14,11 @@ use clap::Args;
 use hub_simulator::send::{Targets, send};
 use hub_simulator::{Config, County, Simulation};
 
-/// Arguments of `hubctl simulate`.
+/// What shapes the simulated county: the same values give the same residents and messages.
+/// Shared by `hubctl simulate` and `hubctl scan-logs` (which regenerates the county's personal
+/// data to look for it in logs).
 #[derive(Debug, Args)]
-pub struct SimulateArgs {
+pub struct CountyArgs {
     /// Seed: the same seed and parameters give the same messages, byte for byte.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -53,6 +55,48 @@ pub struct SimulateArgs {
     /// Share of county-hospital discharges referred down (0..1).
     #[arg(long)]
     referral_down_rate: Option<f64>,
+    /// A facility whose HIS writes visits into the front-end table (repeat).
+    #[arg(long = "table-facility")]
+    table_facilities: Vec<String>,
+}
+
+impl CountyArgs {
+    fn config(&self) -> Config {
+        let mut c = Config::new(self.seed, self.residents, self.start, self.days);
+        c.county.clone_from(&self.county);
+        let set = |target: &mut f64, value: Option<f64>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut c.visits_per_year, self.visits_per_year);
+        set(&mut c.in_county_rate, self.in_county_rate);
+        set(&mut c.primary_care_share, self.primary_care_share);
+        set(&mut c.admissions_per_year, self.admissions_per_year);
+        set(&mut c.referral_up_rate, self.referral_up_rate);
+        set(&mut c.referral_down_rate, self.referral_down_rate);
+        c.table_facilities.clone_from(&self.table_facilities);
+        c
+    }
+
+    /// Loads the facility registry and simulates the county, in memory.
+    ///
+    /// # Errors
+    /// The terminology cannot be loaded or lacks a facility the county needs.
+    pub fn simulate(&self) -> anyhow::Result<(County, Simulation)> {
+        let terminology = hub_terminology::Terminology::load(&self.terminology)
+            .with_context(|| format!("loading {}", self.terminology.display()))?;
+        let county = County::from_registry(&terminology, &self.county)?;
+        let simulation = Simulation::run(&self.config(), &county);
+        Ok((county, simulation))
+    }
+}
+
+/// Arguments of `hubctl simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    county: CountyArgs,
     /// Most messages per second, e.g. `200/s` (0: as fast as the hub answers).
     #[arg(long, default_value = "0")]
     rate: String,
@@ -83,9 +127,6 @@ pub struct SimulateArgs {
     /// `--table-facility` facilities are written into its visit tables instead of HL7.
     #[arg(long, env = "HUB_SIMULATE_TABLE_URL", hide_env_values = true)]
     table_url: Option<String>,
-    /// A facility whose HIS writes visits into the front-end table (repeat).
-    #[arg(long = "table-facility")]
-    table_facilities: Vec<String>,
     /// Print the expected indicator values (JSON) and send nothing.
     #[arg(long)]
     print_expected: bool,
@@ -112,24 +153,6 @@ fn parse_rate(text: &str) -> anyhow::Result<f64> {
 }
 
 impl SimulateArgs {
-    fn config(&self) -> Config {
-        let mut c = Config::new(self.seed, self.residents, self.start, self.days);
-        c.county.clone_from(&self.county);
-        let set = |target: &mut f64, value: Option<f64>| {
-            if let Some(v) = value {
-                *target = v;
-            }
-        };
-        set(&mut c.visits_per_year, self.visits_per_year);
-        set(&mut c.in_county_rate, self.in_county_rate);
-        set(&mut c.primary_care_share, self.primary_care_share);
-        set(&mut c.admissions_per_year, self.admissions_per_year);
-        set(&mut c.referral_up_rate, self.referral_up_rate);
-        set(&mut c.referral_down_rate, self.referral_down_rate);
-        c.table_facilities.clone_from(&self.table_facilities);
-        c
-    }
-
     fn targets(&self) -> anyhow::Result<Targets> {
         let mut his = HashMap::new();
         let mut his_default = None;
@@ -168,10 +191,7 @@ impl SimulateArgs {
 
 /// Simulates the county and sends it, or prints what it must produce.
 pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let terminology = hub_terminology::Terminology::load(&args.terminology)
-        .with_context(|| format!("loading {}", args.terminology.display()))?;
-    let county = County::from_registry(&terminology, &args.county)?;
-    let simulation = Simulation::run(&args.config(), &county);
+    let (_, simulation) = args.county.simulate()?;
     let mut stdout = std::io::stdout().lock();
     if args.print_expected {
         serde_json::to_writer_pretty(&mut stdout, &simulation.expected())?;
