@@ -64,6 +64,9 @@ impl HubConsumer {
                     Isolation::ReadUncommitted => "read_uncommitted",
                 },
             );
+        if let Some(instance) = &settings.group_instance_id {
+            config.set("group.instance.id", instance);
+        }
         for (key, value) in &settings.librdkafka_options {
             config.set(key, value);
         }
