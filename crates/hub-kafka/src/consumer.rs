@@ -26,6 +26,9 @@ pub enum Isolation {
 /// A group consumer with explicit offset storage.
 pub struct HubConsumer {
     inner: StreamConsumer,
+    /// Partitions this process has read from: the first message of each is logged, with its
+    /// offset, so that an operator (and the chaos test) can see where a restart resumed.
+    started: std::sync::Mutex<BTreeSet<(String, i32)>>,
 }
 
 impl std::fmt::Debug for HubConsumer {
@@ -72,7 +75,10 @@ impl HubConsumer {
         }
         let inner: StreamConsumer = config.create()?;
         inner.subscribe(topics)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            started: std::sync::Mutex::new(BTreeSet::new()),
+        })
     }
 
     /// The next message.
@@ -80,7 +86,25 @@ impl HubConsumer {
     /// # Errors
     /// A consumer error (broker trouble is usually retried inside librdkafka and not surfaced).
     pub async fn recv(&self) -> Result<BorrowedMessage<'_>, KafkaFailure> {
-        self.inner.recv().await.map_err(KafkaFailure::from)
+        let message = self.inner.recv().await.map_err(KafkaFailure::from)?;
+        self.note_first(&message);
+        Ok(message)
+    }
+
+    fn note_first(&self, message: &BorrowedMessage<'_>) {
+        let Ok(mut started) = self.started.lock() else {
+            return;
+        };
+        let key = (message.topic().to_owned(), message.partition());
+        if !started.contains(&key) {
+            tracing::info!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                "First message read from this partition."
+            );
+            started.insert(key);
+        }
     }
 
     /// Records that `message` is fully processed: the group resumes after it.
@@ -100,8 +124,15 @@ impl HubConsumer {
     /// # Errors
     /// The partition is not assigned to this consumer.
     pub fn store(&self, topic: &str, partition: i32, next_offset: i64) -> Result<(), KafkaFailure> {
+        // Not `store_offset`: librdkafka's `rd_kafka_offset_store` takes the offset of the last
+        // processed *message* and stores one more, so passing the next offset to it skipped one
+        // message per partition on every restart. `rd_kafka_offsets_store` stores what it is given.
+        let mut positions = TopicPartitionList::with_capacity(1);
+        positions
+            .add_partition_offset(topic, partition, Offset::Offset(next_offset))
+            .map_err(KafkaFailure::from)?;
         self.inner
-            .store_offset(topic, partition, next_offset)
+            .store_offsets(&positions)
             .map_err(KafkaFailure::from)
     }
 
