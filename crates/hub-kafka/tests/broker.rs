@@ -25,6 +25,35 @@ async fn topic(prefix: &str, partitions: i32) -> String {
     name
 }
 
+/// Sends the numbers `0..count` as payloads, one at a time, each acknowledged.
+async fn send_numbers(topic: &str, count: usize) {
+    let producer = EventProducer::new(&settings(), "it", ProducerProfile::LowLatency).unwrap();
+    for i in 0..count {
+        let payload = i.to_string();
+        producer
+            .send(OutRecord {
+                topic,
+                key: b"k",
+                payload: payload.as_bytes(),
+                headers: None,
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// A member of `group` reading `topic` (read-uncommitted).
+fn member(group: &str, topic: &str) -> HubConsumer {
+    HubConsumer::subscribe(
+        &settings(),
+        "it",
+        group,
+        &[topic],
+        Isolation::ReadUncommitted,
+    )
+    .unwrap()
+}
+
 /// Reads `n` messages (or fails after a generous timeout), marking each done.
 async fn read(consumer: &HubConsumer, n: usize) -> Vec<(i64, Vec<u8>)> {
     let mut out = Vec::new();
@@ -92,29 +121,10 @@ async fn idempotent_producer_delivers_every_record_in_order() {
 async fn a_group_resumes_after_the_last_finished_message() {
     let topic = topic("it-resume", 1).await;
     let group = random_name("it-group");
-    let producer = EventProducer::new(&settings(), "it", ProducerProfile::LowLatency).unwrap();
-    for i in 0..20 {
-        let payload = i.to_string();
-        producer
-            .send(OutRecord {
-                topic: &topic,
-                key: b"k",
-                payload: payload.as_bytes(),
-                headers: None,
-            })
-            .await
-            .unwrap();
-    }
+    send_numbers(&topic, 20).await;
 
     {
-        let first = HubConsumer::subscribe(
-            &settings(),
-            "it",
-            &group,
-            &[&topic],
-            Isolation::ReadUncommitted,
-        )
-        .unwrap();
+        let first = member(&group, &topic);
         let got = read(&first, 12).await;
         assert_eq!(got.last().unwrap().0, 11);
         first.commit_stored().unwrap();
@@ -125,14 +135,7 @@ async fn a_group_resumes_after_the_last_finished_message() {
         );
     }
 
-    let second = HubConsumer::subscribe(
-        &settings(),
-        "it",
-        &group,
-        &[&topic],
-        Isolation::ReadUncommitted,
-    )
-    .unwrap();
+    let second = member(&group, &topic);
     let rest = read(&second, 8).await;
     let offsets: Vec<i64> = rest.iter().map(|(o, _)| *o).collect();
     assert_eq!(
@@ -232,28 +235,9 @@ async fn an_unreachable_broker_fails_the_delivery_instead_of_acknowledging() {
 async fn storing_the_next_offset_resumes_exactly_there() {
     let topic = topic("it-store", 1).await;
     let group = random_name("it-group");
-    let producer = EventProducer::new(&settings(), "it", ProducerProfile::LowLatency).unwrap();
-    for i in 0..10 {
-        let payload = i.to_string();
-        producer
-            .send(OutRecord {
-                topic: &topic,
-                key: b"k",
-                payload: payload.as_bytes(),
-                headers: None,
-            })
-            .await
-            .unwrap();
-    }
+    send_numbers(&topic, 10).await;
     {
-        let first = HubConsumer::subscribe(
-            &settings(),
-            "it",
-            &group,
-            &[&topic],
-            Isolation::ReadUncommitted,
-        )
-        .unwrap();
+        let first = member(&group, &topic);
         let mut last = -1;
         while last < 5 {
             let message = tokio::time::timeout(Duration::from_secs(30), first.recv())
@@ -270,14 +254,7 @@ async fn storing_the_next_offset_resumes_exactly_there() {
             "{committed:?}"
         );
     }
-    let second = HubConsumer::subscribe(
-        &settings(),
-        "it",
-        &group,
-        &[&topic],
-        Isolation::ReadUncommitted,
-    )
-    .unwrap();
+    let second = member(&group, &topic);
     let message = tokio::time::timeout(Duration::from_secs(30), second.recv())
         .await
         .expect("a message within 30 s")
