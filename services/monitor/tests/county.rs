@@ -110,6 +110,16 @@ async fn a_synthetic_county_gives_the_hand_computed_indicators_restarts_and_repl
 
     let period = county::month().to_string();
     let path = format!("/indicators?county={COUNTY}&period={period}");
+    // Counted on receipt, written in batches: wait until the last batches are in the database
+    // (settlements, lab results and referrals all show), then check every figure.
+    eventually(20, "the indicators of every event", || async {
+        let month = first.json(&path).await;
+        let ind = by_id(&month);
+        close(&ind["in_county_visit_rate"]["value"], 0.8)
+            && close(&ind["referrals_up"]["value"], 6.0)
+            && ind["lab_turnaround_p50_minutes@H21028100003"]["value"].is_number()
+    })
+    .await;
     let month = first.json(&path).await;
     assert_month(&month);
     let ytd = first

@@ -58,7 +58,8 @@ sources:
 }
 
 async fn killed_mid_batch_loses_nothing(source: Source) {
-    source.insert_committed(1..6001, 30).await;
+    // Enough rows that both kills land mid-run on a fast machine (6,000 were read in under 200 ms).
+    source.insert_committed(1..30001, 30).await;
     let kind = random_name("it");
     let state_db = TestDatabase::create().await.unwrap();
     let dir = std::env::temp_dir().join(random_name("connector-table"));
@@ -82,7 +83,7 @@ async fn killed_mid_batch_loses_nothing(source: Source) {
             assert!(tokio::time::Instant::now() < deadline, "no progress");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
         child.kill().unwrap(); // SIGKILL: no flush, no goodbye.
         child.wait().unwrap();
         let cursor = state.cursor(FACILITY, TABLE).await.unwrap();
