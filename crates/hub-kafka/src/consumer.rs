@@ -28,7 +28,7 @@ pub struct HubConsumer {
     inner: StreamConsumer,
     /// Partitions this process has read from: the first message of each is logged, with its
     /// offset, so that an operator (and the chaos test) can see where a restart resumed.
-    started: std::sync::Mutex<BTreeSet<(String, i32)>>,
+    started: std::sync::Mutex<HashMap<String, BTreeSet<i32>>>,
 }
 
 impl std::fmt::Debug for HubConsumer {
@@ -77,7 +77,7 @@ impl HubConsumer {
         inner.subscribe(topics)?;
         Ok(Self {
             inner,
-            started: std::sync::Mutex::new(BTreeSet::new()),
+            started: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -95,15 +95,24 @@ impl HubConsumer {
         let Ok(mut started) = self.started.lock() else {
             return;
         };
-        let key = (message.topic().to_owned(), message.partition());
-        if !started.contains(&key) {
+        // Looked up by `&str`: no allocation on the per-message path.
+        let first = match started.get_mut(message.topic()) {
+            Some(partitions) => partitions.insert(message.partition()),
+            None => {
+                started.insert(
+                    message.topic().to_owned(),
+                    BTreeSet::from([message.partition()]),
+                );
+                true
+            }
+        };
+        if first {
             tracing::info!(
                 topic = message.topic(),
                 partition = message.partition(),
                 offset = message.offset(),
                 "First message read from this partition."
             );
-            started.insert(key);
         }
     }
 
