@@ -1,7 +1,5 @@
 //! The audit API (auditors and admins) and aggregates (analysts and admins).
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -10,7 +8,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Role;
 use super::error::ApiError;
-use super::records::parse_time;
+use super::params::{AuditQuery, Params};
 
 /// Smallest count published by `/stats`; smaller cells are suppressed (shown as null).
 pub const MIN_CELL: i64 = 5;
@@ -22,22 +20,13 @@ pub const MIN_CELL: i64 = 5;
 pub async fn audit_log(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = state.tokens.authenticate(&headers)?;
     if !matches!(caller.role, Role::Auditor | Role::Admin) {
         return Err(ApiError::Forbidden("only auditors read the audit log"));
     }
-    let from = q.get("from").map(|v| parse_time(v, "from")).transpose()?;
-    let to = q.get("to").map(|v| parse_time(v, "to")).transpose()?;
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=10_000).contains(l))
-            .ok_or_else(|| ApiError::BadRequest("limit must be 1..=10000".into()))?,
-        None => 1_000,
-    };
+    let query = AuditQuery::parse(&q)?;
     let rows: Value = sqlx::query_scalar(
         "SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.id DESC), '[]'::jsonb) FROM ( \
            SELECT id, at, actor, role, actor_facility, person_id, endpoint, purpose, outcome \
@@ -46,11 +35,11 @@ pub async fn audit_log(
              AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
            ORDER BY id DESC LIMIT $5) x",
     )
-    .bind(q.get("person"))
-    .bind(q.get("actor"))
-    .bind(from)
-    .bind(to)
-    .bind(limit)
+    .bind(query.person)
+    .bind(query.actor)
+    .bind(query.from)
+    .bind(query.to)
+    .bind(query.limit)
     .fetch_one(&state.pool)
     .await?;
     Ok(Json(json!({ "entries": rows })))

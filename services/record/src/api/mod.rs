@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod fhir;
 pub mod openapi;
+pub mod params;
 pub mod persons;
 pub mod records;
 

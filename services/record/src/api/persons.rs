@@ -1,7 +1,5 @@
 //! Finding a person, and a person's summary.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -14,6 +12,7 @@ use super::AppState;
 use super::access::{self, Access, has_records, members, person_read, survivor};
 use super::auth::{Role, purpose};
 use super::error::ApiError;
+use super::params::{Params, Search};
 
 /// Resident ID number system OID (GB 11643, CDA identifier OID).
 pub const RESIDENT_ID_OID: &str = "2.16.156.10011.1.3";
@@ -26,27 +25,21 @@ pub const RESIDENT_ID_OID: &str = "2.16.156.10011.1.3";
 pub async fn search(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = state.tokens.authenticate(&headers)?;
     if !matches!(caller.role, Role::Clinician | Role::Admin) {
         return Err(ApiError::Forbidden("this role may not search persons"));
     }
     let purpose = purpose(&headers)?;
-    let get = |k: &str| query.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let found: Vec<String> = match (
-        get("id_number"),
-        get("insurance_number"),
-        get("name"),
-        get("birth_date"),
-    ) {
-        (Some(id), None, None, None) => {
+    let found: Vec<String> = match Search::parse(&query)? {
+        Search::IdNumber(id) => {
             sqlx::query_scalar("SELECT DISTINCT person_id FROM persons WHERE id_number = $1")
-                .bind(id.to_ascii_uppercase())
+                .bind(id)
                 .fetch_all(&state.pool)
                 .await?
         }
-        (None, Some(number), None, None) => {
+        Search::InsuranceNumber(number) => {
             sqlx::query_scalar(
                 "SELECT person_id FROM person_identifiers WHERE system_oid = $1 AND value = $2 \
                  UNION SELECT person_id FROM settlements WHERE psn_no = $2",
@@ -56,21 +49,14 @@ pub async fn search(
             .fetch_all(&state.pool)
             .await?
         }
-        (None, None, Some(name), Some(birth)) => {
-            let birth = NaiveDate::parse_from_str(birth, "%Y-%m-%d")
-                .map_err(|_| ApiError::BadRequest("birth_date must be YYYY-MM-DD".into()))?;
+        Search::NameAndBirthDate { name, birth_date } => {
             sqlx::query_scalar(
                 "SELECT DISTINCT person_id FROM persons WHERE name = $1 AND birth_date = $2",
             )
             .bind(name)
-            .bind(birth)
+            .bind(birth_date)
             .fetch_all(&state.pool)
             .await?
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give exactly one of: id_number, insurance_number, or name with birth_date".into(),
-            ));
         }
     };
     let mut roots: Vec<String> = Vec::new();

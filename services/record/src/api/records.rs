@@ -1,17 +1,16 @@
 //! A person's timeline (keyset pagination), lab series, imaging, settlements and referrals.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::Row;
 
 use super::AppState;
 use super::access::person_read;
 use super::error::ApiError;
+use super::params::{Params, TimelineQuery, encode_cursor, lab_code};
 use super::persons::list;
 
 /// Timeline entry types, each with its subquery. Superseded versions (corrections, status
@@ -73,16 +72,17 @@ const TIMELINE: &[(&str, &str)] = &[
     ),
 ];
 
+/// The timeline's entry types, in the order of [`TIMELINE`].
+pub fn timeline_types() -> impl Iterator<Item = &'static str> {
+    TIMELINE.iter().map(|(t, _)| *t)
+}
+
 /// The filter every timeline subquery gets (same parameters in each).
 const FILTER: &str = " AND person_id = ANY($1) \
     AND ($2::timestamptz IS NULL OR event_time >= $2) \
     AND ($3::timestamptz IS NULL OR event_time < $3) \
     AND ($4::text IS NULL OR facility_code = $4) \
     AND ($5::timestamptz IS NULL OR (event_time, event_id) < ($5, $6::text))";
-
-/// Default and largest page sizes.
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 500;
 
 /// `GET /persons/{id}/timeline?type=&from=&to=&facility=&cursor=&limit=`: newest first, by
 /// event time (never arrival), keyset-paginated on `(event_time, event_id)`.
@@ -93,34 +93,20 @@ pub async fn timeline(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let access = person_read(&state, &headers, &id, "timeline").await?;
-    let types: Vec<&str> = match q.get("type").filter(|t| !t.is_empty()) {
-        Some(t) => t.split(',').map(str::trim).collect(),
-        None => TIMELINE.iter().map(|(t, _)| *t).collect(),
-    };
-    let mut parts = Vec::new();
-    for t in &types {
-        let (_, sql) = TIMELINE.iter().find(|(name, _)| name == t).ok_or_else(|| {
-            let known: Vec<&str> = TIMELINE.iter().map(|(t, _)| *t).collect();
-            ApiError::BadRequest(format!("type must be among {}", known.join(", ")))
-        })?;
-        parts.push(format!(
-            "(SELECT * FROM ({sql}{FILTER}) s(type, event_id, event_time, facility_code, detail))"
-        ));
-    }
-    let from = q.get("from").map(|v| parse_time(v, "from")).transpose()?;
-    let to = q.get("to").map(|v| parse_time(v, "to")).transpose()?;
-    let cursor = q.get("cursor").map(|c| decode_cursor(c)).transpose()?;
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| ApiError::BadRequest(format!("limit must be 1..={MAX_LIMIT}")))?,
-        None => DEFAULT_LIMIT,
-    };
+    let known: Vec<&'static str> = timeline_types().collect();
+    let query = TimelineQuery::parse(&q, &known)?;
+    let parts: Vec<String> = query
+        .types
+        .iter()
+        .filter_map(|t| TIMELINE.iter().find(|(name, _)| name == t))
+        .map(|(_, sql)| {
+            format!("(SELECT * FROM ({sql}{FILTER}) s(type, event_id, event_time, facility_code, detail))")
+        })
+        .collect();
+    let limit = query.limit;
     let sql = format!(
         "SELECT * FROM ({}) t ORDER BY event_time DESC, event_id DESC LIMIT $7",
         parts.join(" UNION ALL ")
@@ -128,11 +114,11 @@ pub async fn timeline(
     // Assembled from the constants above; every value is a bind parameter.
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&access.ids)
-        .bind(from)
-        .bind(to)
-        .bind(q.get("facility"))
-        .bind(cursor.as_ref().map(|(t, _)| *t))
-        .bind(cursor.as_ref().map(|(_, id)| id.clone()))
+        .bind(query.from)
+        .bind(query.to)
+        .bind(query.facility)
+        .bind(query.cursor.as_ref().map(|(t, _)| *t))
+        .bind(query.cursor.as_ref().map(|(_, id)| id.as_str()))
         .bind(limit + 1)
         .fetch_all(&state.pool)
         .await?;
@@ -167,13 +153,10 @@ pub async fn labs(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     let access = person_read(&state, &headers, &id, "labs").await?;
-    let code = q
-        .get("code")
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| ApiError::BadRequest("code is required".into()))?;
+    let code = lab_code(&q)?;
     let series: Value = sqlx::query_scalar(
         "SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.time, x.event_id), '[]'::jsonb) FROM ( \
            SELECT event_id, coalesce(collected_at, event_time) AS time, value_text, value_numeric, \
@@ -280,78 +263,4 @@ pub async fn referrals(
     Ok(Json(
         json!({ "person_id": access.person_id, "referrals": items }),
     ))
-}
-
-/// RFC 3339, or a date read as midnight China Standard Time.
-///
-/// # Errors
-/// 400 naming the parameter.
-pub fn parse_time(value: &str, name: &str) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let cst = FixedOffset::east_opt(8 * 3600);
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .zip(cst)
-        .and_then(|(t, tz)| t.and_local_timezone(tz).single())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be RFC 3339 or YYYY-MM-DD")))
-}
-
-/// The opaque cursor of a timeline position: hex of `<epoch µs>\x1f<event id>`.
-pub fn encode_cursor(time: DateTime<Utc>, event_id: &str) -> String {
-    format!("{}\u{1f}{event_id}", time.timestamp_micros())
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The position in a cursor.
-///
-/// # Errors
-/// 400 for anything [`encode_cursor`] did not make.
-pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> {
-    let bad = || ApiError::BadRequest("malformed cursor".into());
-    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
-        return Err(bad());
-    }
-    let bytes = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (micros, id) = text.split_once('\u{1f}').ok_or_else(bad)?;
-    let time = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    Ok((time, id.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let t = DateTime::from_timestamp_micros(1_700_000_000_123_000).unwrap();
-        let c = encode_cursor(t, "H1:MSG-9:2");
-        assert_eq!(decode_cursor(&c).unwrap(), (t, "H1:MSG-9:2".to_owned()));
-        for bad in ["", "zz", "abc", "3132", "e4b8ade69687"] {
-            assert!(decode_cursor(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn times_accept_rfc3339_and_china_dates() {
-        let d = parse_time("2026-01-02", "from").unwrap();
-        assert_eq!(d.to_rfc3339(), "2026-01-01T16:00:00+00:00");
-        let t = parse_time("2026-01-02T08:00:00+08:00", "from").unwrap();
-        assert_eq!(t, d + chrono::Duration::hours(8));
-        assert!(parse_time("yesterday", "from").is_err());
-    }
 }
