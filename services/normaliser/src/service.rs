@@ -7,7 +7,7 @@ use hub_empi::Empi;
 use hub_identity::Pseudonymizer;
 use hub_kafka::admin::{TopicSpec, ensure_topics};
 use hub_kafka::dlq::DlqPublisher;
-use hub_kafka::{EventProducer, ProducerProfile};
+use hub_kafka::{EventProducer, KafkaSettings, ProducerProfile};
 use hub_schemas::topics::{DATA_PARTITIONS, dlq_topic};
 use hub_telemetry::Telemetry;
 use hub_terminology::Terminology;
@@ -93,7 +93,11 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Parts> {
             .await
             .context("creating the output topics")?;
     }
-    let producer = EventProducer::new(&settings.kafka, SERVICE, ProducerProfile::Throughput)?;
+    let producing = KafkaSettings {
+        message_timeout_ms: settings.delivery_timeout_ms,
+        ..settings.kafka.clone()
+    };
+    let producer = EventProducer::new(&producing, SERVICE, ProducerProfile::Throughput)?;
     let dlq = DlqPublisher::new(producer.clone(), SERVICE, telemetry.registry())?;
     Ok(Parts {
         processor: Processor {

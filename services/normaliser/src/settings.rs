@@ -36,6 +36,13 @@ pub struct Settings {
     /// Most messages in flight: being normalised, or whose output is still waiting for the
     /// broker's acknowledgement.
     pub max_in_flight: usize,
+    /// How long a canonical event may wait for the broker before its delivery fails, in
+    /// milliseconds (librdkafka's `message.timeout.ms` for this service's producer; the
+    /// `kafka.message_timeout_ms` of the connectors is kept short for their senders' ACKs). No
+    /// sender waits on the normaliser: it waits out a slow or restarting broker (intake stops at
+    /// `max_in_flight`) instead of giving up after seconds. A failed delivery still stops the
+    /// service without storing the offset, so the message is read again after the restart.
+    pub delivery_timeout_ms: u32,
     /// Most messages normalised at once (messages of one Kafka key always go one after another).
     /// The EMPI's database pool holds this many connections plus two.
     pub concurrency: usize,
@@ -97,6 +104,7 @@ impl Default for Settings {
             topic_prefix: String::new(),
             group_id: "normaliser".to_owned(),
             max_in_flight: 5_000,
+            delivery_timeout_ms: 300_000,
             concurrency: 8,
             admin_listen: "127.0.0.1:9301".to_owned(),
             log_format: LogFormat::default(),

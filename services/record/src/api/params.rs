@@ -234,6 +234,8 @@ pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> 
         .ok()
         .and_then(DateTime::from_timestamp_micros)
         .filter(|t| YEARS.contains(&t.year()))
+        // One spelling per position: no leading zeros or sign (fuzzing found "07000000").
+        .filter(|t| t.timestamp_micros().to_string() == micros)
         .ok_or_else(bad)?;
     Ok((time, id.to_owned()))
 }
@@ -257,7 +259,20 @@ mod tests {
         let c = encode_cursor(t, "H1:MSG-9:2");
         assert_eq!(decode_cursor(&c).unwrap(), (t, "H1:MSG-9:2".to_owned()));
         // "+f+f" is what u8::from_str_radix took as two bytes.
-        for bad in ["", "zz", "abc", "3132", "e4b8ade69687", "+f+f", "-1-1"] {
+        // What fuzz target record_query found: "07000000\x1f0000\x1fH1:MSG 002", a leading zero.
+        let leading_zero = "303730303030301f303030301f48313a4d534720303032";
+        let plus = encode_cursor(t, "x").replacen("31", "2b31", 1);
+        for bad in [
+            "",
+            "zz",
+            "abc",
+            "3132",
+            "e4b8ade69687",
+            "+f+f",
+            "-1-1",
+            leading_zero,
+            &plus,
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }
